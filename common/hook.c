@@ -172,18 +172,12 @@ static void kvmext_hooks_forget(struct kvmext_hook *hooks, unsigned int n)
 static void kvmext_report_missing(struct kvmext_hook *hooks, unsigned int n,
 				  const bool *missing)
 {
-	const size_t len = 512;
+	char buf[256] = "";
+	const size_t len = sizeof(buf);
 	unsigned int i;
 	size_t used = 0;
-	char *buf;
 
-	buf = kzalloc(len, GFP_KERNEL);
-	if (!buf) {
-		pr_err("cannot load on kernel %s: hooks or symbols missing\n",
-		       init_utsname()->release);
-		return;
-	}
-	for (i = 0; i < n && used < len; i++) {
+	for (i = 0; i < n && used < len - 1; i++) {
 		if (!missing[i])
 			continue;
 		used += scnprintf(buf + used, len - used, "%s%s '%s'",
@@ -193,7 +187,6 @@ static void kvmext_report_missing(struct kvmext_hook *hooks, unsigned int n,
 	}
 	pr_err("cannot load on kernel %s: not found: %s\n",
 	       init_utsname()->release, buf);
-	kfree(buf);
 }
 
 /**

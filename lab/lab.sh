@@ -27,8 +27,9 @@ LAB_FILTER=${LAB_FILTER:-*}
 # on which SMT, package and node relations all differ.
 LAB_SMP=${LAB_SMP:-sockets=2,cores=2,threads=2}
 LAB_MEM=${LAB_MEM:-6G}
-# Hard limit for one boot of the L1 VM, in seconds (tests have their own).
-LAB_VM_TIMEOUT=${LAB_VM_TIMEOUT:-1500}
+# Hard limit for one boot of the L1 VM, in seconds; by default the sum of
+# the tests' own limits plus boot time (see vm_timeout).
+LAB_VM_TIMEOUT=${LAB_VM_TIMEOUT:-}
 
 # Debian packages the lab needs on the machine that runs it.
 HOST_PACKAGES="qemu-system-x86 busybox-static kmod cpio xz-utils gcc make
@@ -169,10 +170,334 @@ build_debug_kernel() {
 	DEBUG_KVER=$(cat "$DEBUG_KDIR/include/config/kernel.release")
 }
 
+# ---------------------------------------------------------------- build --
+
+# Results of the whole run: one line per test, "ok|not ok|skip<TAB>name<TAB>note".
+RESULTS=$OUT/results.tsv
+
+record() {
+	local n
+	printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >>"$RESULTS"
+	n=$(wc -l <"$RESULTS")
+	case "$1" in
+	ok) printf 'ok %d %s\n' "$n" "$2" ;;
+	skip) printf 'ok %d %s # SKIP %s\n' "$n" "$2" "$3" ;;
+	*) printf 'not ok %d %s # %s\n' "$n" "$2" "$3" ;;
+	esac
+}
+
+# Shows the tail of a failing host-side step's log, indented as KTAP diagnostics.
+show_log() {
+	sed 's/^/# /' "$1" | tail -n "${2:-40}"
+}
+
+# Builds the project's modules (and the test modules) against one kernel,
+# in a copy of the tree so stock and debug builds do not share objects.
+# Any compiler or W=1 warning fails the build test.
+build_modules() {
+	local tier=$1 kdir=$2
+	local src=$OUT/$tier/src log=$OUT/$tier/build.log
+	mkdir -p "$src"
+	rsync -a --delete --exclude /.git --exclude /lab/cache --exclude /lab/out \
+		"$TOP/" "$src/"
+	if make -C "$kdir" M="$src" KVMEXT_TESTS=1 W=1 -j"$JOBS" modules >"$log" 2>&1 &&
+		! grep -q 'warning:' "$log"; then
+		record ok "build: modules, W=1, no warnings ($tier kernel)"
+	else
+		show_log "$log"
+		record "not ok" "build: modules, W=1, no warnings ($tier kernel)" "see $log"
+		return 1
+	fi
+}
+
+# sparse over every source file of the project (C=2 checks unchanged files too).
+check_sparse() {
+	local src=$OUT/stock/src log=$OUT/stock/sparse.log
+	if make -C "$STOCK_KDIR" M="$src" KVMEXT_TESTS=1 C=2 modules >"$log" 2>&1 &&
+		! grep -qE 'warning:|error:' "$log" && grep -q '  CHECK ' "$log"; then
+		record ok "style: sparse clean"
+	else
+		show_log "$log"
+		record "not ok" "style: sparse clean" "see $log"
+	fi
+}
+
+# checkpatch.pl of the fetched linux-source tree over every C source and
+# header of the project (the tree is a build-time dependency, not vendored).
+check_style() {
+	local log=$OUT/checkpatch.log files
+	files=$(cd "$TOP" && git ls-files -co --exclude-standard -- '*.c' '*.h' 2>/dev/null ||
+		find . -name '*.[ch]' -not -path './lab/*')
+	if (cd "$TOP" && "$SRC/scripts/checkpatch.pl" --no-tree --quiet --show-types \
+		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f $files) >"$log" 2>&1; then
+		record ok "style: checkpatch clean"
+	else
+		show_log "$log" 60
+		record "not ok" "style: checkpatch clean" "see $log"
+	fi
+}
+
+# The project's KVM selftests and the upstream ones the lab uses, static,
+# against the selftest library of the fetched tree (headers installed once).
+build_selftests() {
+	local log=$OUT/selftests.log
+	exec 7>"$DEB/.lock-hdr"
+	flock 7
+	if [ ! -e "$SRC/usr/.installed" ]; then
+		make -s -C "$SRC" headers_install INSTALL_HDR_PATH=usr >/dev/null 2>&1 ||
+			die "headers_install in $SRC failed"
+		touch "$SRC/usr/.installed"
+	fi
+	flock -u 7
+	if make -C "$TOP/selftests/kvm" KSRC="$SRC" OUTPUT="$OUT/selftests" -j"$JOBS" \
+		>"$log" 2>&1 && ! grep -q 'warning:' <(grep -v '^make' "$log" | grep "$TOP"); then
+		record ok "build: KVM selftests"
+	else
+		show_log "$log"
+		record "not ok" "build: KVM selftests" "see $log"
+		return 1
+	fi
+}
+
+# ------------------------------------------------------------ initramfs --
+
+# Prints the dependency closure of the named modules of a module tree,
+# dependencies first, from modinfo (never a hand-kept list).
+module_closure() {
+	local modroot=$1 kver=$2 m
+	shift 2
+	declare -A seen=()
+	visit() {
+		local name=$1 file dep
+		[ -n "${seen[$name]:-}" ] && return 0
+		seen[$name]=1
+		file=$(find "$modroot/lib/modules/$kver/kernel" \
+			\( -name "$name.ko" -o -name "${name//_/-}.ko" -o -name "${name//-/_}.ko" \) |
+			head -n 1)
+		[ -n "$file" ] || die "module $name not found in $modroot"
+		for dep in $(/sbin/modinfo -F depends "$file" | tr ',' ' '); do
+			visit "$dep"
+		done
+		echo "$file"
+	}
+	for m in "$@"; do
+		visit "$m"
+	done
+}
+
+# Copies a dynamically linked program and every library ldd lists.
+copy_program() {
+	local root=$1 prog=$2 lib
+	install -D "$prog" "$root$prog"
+	for lib in $(ldd "$prog" | grep -o '/[^ ]*'); do
+		[ -e "$root$lib" ] || install -D "$(readlink -f "$lib")" "$root$lib"
+	done
+}
+
+mk_cpio() {
+	(cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --quiet -o -0 -H newc) >"$2"
+}
+
+# The L2 guest's initramfs: busybox, its init and the guest-side modules.
+mk_l2_initramfs() {
+	local root=$OUT/l2/root
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,proc,sys,dev,tmp,lab/modules,lab/tests}
+	install -m 755 /bin/busybox "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
+	install -m 755 "$LAB/init-l2.sh" "$root/init"
+	find "$OUT/stock/src/guest-pv" -name '*.ko' -exec cp {} "$root/lab/modules/" \; 2>/dev/null || true
+	mk_cpio "$root" "$OUT/l2/initrd"
+}
+
+# The L1 VM's initramfs for one tier: busybox, the kvm modules of that
+# kernel, the project's modules built for it, the test binaries, an
+# unchanged Debian QEMU with its firmware, and the L2 kernel and initramfs.
+mk_l1_initramfs() {
+	local tier=$1 modroot=$2 kver=$3
+	local root=$OUT/$tier/root f
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,sbin,lab/bin,lab/modules,lab/tests,l2,proc,sys,dev,tmp}
+	install -m 755 /bin/busybox "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
+	install -m 755 "$LAB/init-l1.sh" "$root/init"
+	cp "$LAB/lib.sh" "$root/lab/"
+	cp "$LAB"/tests/*.sh "$root/lab/tests/"
+	: >"$root/lab/kvm-modules"
+	for f in $(module_closure "$modroot" "$kver" kvm-amd); do
+		install -D -m 644 "$f" "$root/lib/modules/$kver/${f#"$modroot/lib/modules/$kver/"}"
+		echo "/lib/modules/$kver/${f#"$modroot/lib/modules/$kver/"}" >>"$root/lab/kvm-modules"
+	done
+	find "$OUT/$tier/src" -name '*.ko' -not -path '*/guest-pv/*' \
+		-exec cp {} "$root/lab/modules/" \;
+	find "$OUT/selftests" -type f -perm -u+x ! -name '*.[oa]' -exec cp {} "$root/lab/bin/" \;
+	copy_program "$root" /usr/bin/qemu-system-x86_64
+	mkdir -p "$root/usr/share"
+	cp -rL /usr/share/qemu /usr/share/seabios "$root/usr/share/"
+	cp "$STOCK_VMLINUZ" "$root/l2/vmlinuz"
+	cp "$OUT/l2/initrd" "$root/l2/initrd"
+	mk_cpio "$root" "$OUT/$tier/initrd"
+}
+
+# --------------------------------------------------------------- run VM --
+
+# Kernel messages that fail a run even when every assertion passed.
+BAD_CONSOLE='WARNING: CPU:|WARNING: at |BUG:|Oops|Kernel panic|general protection fault|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|detected stall|self-detected stall|soft lockup|hard LOCKUP|blocked for more than|kmemleak: .*suspected|Call Trace:'
+
+vm_timeout() {
+	local t sum=180 limit
+	[ -n "$LAB_VM_TIMEOUT" ] && { echo "$LAB_VM_TIMEOUT"; return; }
+	for t in "$LAB"/tests/*.sh; do
+		limit=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$t")
+		sum=$((sum + ${limit:-300}))
+	done
+	echo "$sum"
+}
+
+# Boots the L1 VM of one tier and turns its KTAP into results.
+run_l1() {
+	local tier=$1 kernel=$2
+	local dir=$OUT/$tier planned reported t0=$SECONDS rc=0
+	local console=$dir/console.log ktap=$dir/results.ktap line name note
+	: >"$console"
+	: >"$ktap"
+	log "booting the $tier L1 VM ($(basename "$kernel"), -smp $LAB_SMP, $LAB_MEM)"
+	timeout -s KILL "$(vm_timeout)" qemu-system-x86_64 \
+		-accel tcg,thread=multi -M q35 -cpu EPYC -m "$LAB_MEM" \
+		-smp "$LAB_SMP" \
+		-object memory-backend-ram,id=m0,size=$((${LAB_MEM%G} / 2))G \
+		-object memory-backend-ram,id=m1,size=$((${LAB_MEM%G} / 2))G \
+		-numa node,nodeid=0,cpus=0-3,memdev=m0 \
+		-numa node,nodeid=1,cpus=4-7,memdev=m1 \
+		-nodefaults -display none -no-reboot \
+		-chardev file,id=con,path="$console" -serial chardev:con \
+		-chardev file,id=res,path="$ktap" -serial chardev:res \
+		-kernel "$kernel" -initrd "$dir/initrd" \
+		-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 nmi_watchdog=0 lab.tier=$tier lab.filter=$LAB_FILTER" \
+		>"$dir/qemu.log" 2>&1 || rc=$?
+	log "$tier L1 VM exited ($rc) after $((SECONDS - t0)) s"
+	# The serial line turns \n into \r\n.
+	sed -i 's/\r$//' "$ktap" "$console"
+
+	planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$ktap" | head -n 1)
+	reported=0
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*|"not ok "*)
+			reported=$((reported + 1))
+			name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ ([^#]*[^ #]).*/\2/')
+			note=$(echo "$line" | sed -n 's/^[^#]*# //p')
+			case "$line" in
+			"ok "*"# SKIP"*) record skip "$tier: $name" "${note#SKIP }" ;;
+			"ok "*) record ok "$tier: $name" ;;
+			*) record "not ok" "$tier: $name" "$note" ;;
+			esac
+			;;
+		"## "*) ;;
+		"#"*) echo "$line" ;;
+		esac
+	done <"$ktap"
+	if [ -z "$planned" ]; then
+		tail -n 40 "$console" | sed 's/^/# console: /'
+		record "not ok" "$tier: L1 VM booted and ran its plan" "no results; console: $console"
+	elif [ "$reported" -lt "$planned" ]; then
+		tail -n 40 "$console" | sed 's/^/# console: /'
+		record "not ok" "$tier: every planned test reported" \
+			"$reported of $planned; the VM died (panic, timeout): $console"
+	fi
+	if grep -nE "$BAD_CONSOLE" "$console" >"$dir/console-bad.txt"; then
+		head -n 20 "$dir/console-bad.txt" | sed 's/^/# console: /'
+		record "not ok" "$tier: no kernel warning in the L1 or L2 console" "$console"
+	else
+		record ok "$tier: no kernel warning in the L1 or L2 console"
+	fi
+}
+
+summary() {
+	local pass fail skip
+	pass=$(grep -c '^ok	' "$RESULTS" || true)
+	fail=$(grep -c '^not ok	' "$RESULTS" || true)
+	skip=$(grep -c '^skip	' "$RESULTS" || true)
+	if [ "$fail" -gt 0 ]; then
+		echo "# failed:"
+		grep '^not ok	' "$RESULTS" | cut -f2,3 | sed 's/\t/: /; s/^/#   /'
+	fi
+	echo "# logs in $OUT; run took $((SECONDS / 60)) min $((SECONDS % 60)) s"
+	if [ "$skip" -gt 0 ]; then
+		echo "$pass passed, $fail failed, $skip skipped"
+	else
+		echo "$pass passed, $fail failed"
+	fi
+	[ "$fail" -eq 0 ]
+}
+
+run_tier() {
+	local tier=$1
+	if [ "$tier" = stock ]; then
+		mk_l1_initramfs stock "$STOCK_MODROOT" "$KVER"
+		run_l1 stock "$STOCK_VMLINUZ"
+	else
+		build_debug_kernel
+		build_modules debug "$DEBUG_KDIR" || return 0
+		mk_l1_initramfs debug "$DEBUG_MODROOT" "$DEBUG_KVER"
+		run_l1 debug "$DEBUG_VMLINUZ"
+	fi
+}
+
+cmd_test() {
+	local tiers=${1:-all}
+	case "$tiers" in
+	all) tiers="stock debug" ;;
+	stock|debug) ;;
+	*) die "unknown tier '$tiers' (stock, debug, all)" ;;
+	esac
+	install_host_packages
+	rm -rf "$OUT"
+	mkdir -p "$OUT"
+	: >"$RESULTS"
+	echo "KTAP version 1"
+	fetch
+	check_style
+	# The stock build also provides the L2 guest's modules in every tier.
+	build_modules stock "$STOCK_KDIR" && check_sparse
+	if build_selftests; then
+		mk_l2_initramfs
+		local t
+		for t in $tiers; do
+			run_tier "$t"
+		done
+	fi
+	echo "1..$(wc -l <"$RESULTS")"
+	summary
+}
+
+cmd_demo() {
+	install_host_packages
+	rm -rf "$OUT"
+	mkdir -p "$OUT"
+	: >"$RESULTS"
+	fetch
+	build_modules stock "$STOCK_KDIR"
+	build_selftests
+	mk_l2_initramfs
+	mk_l1_initramfs stock "$STOCK_MODROOT" "$KVER"
+	LAB_FILTER=${LAB_DEMO_FILTER:-*} run_l1 stock "$STOCK_VMLINUZ"
+	echo
+	echo "==== What each test did in the L1 VM (full logs: $OUT/stock/results.ktap)"
+	sed -n 's/^## //p' "$OUT/stock/results.ktap"
+	summary
+}
+
 main() {
 	local cmd=${1:-test}
 	shift || true
 	case "$cmd" in
+	test)
+		cmd_test "$@"
+		;;
+	demo)
+		cmd_demo
+		;;
 	fetch)
 		install_host_packages
 		fetch
@@ -183,7 +508,7 @@ main() {
 		build_debug_kernel
 		;;
 	*)
-		die "unknown command '$cmd' (test, demo, fetch, build, shell)"
+		die "unknown command '$cmd' (test, demo, fetch, debug-kernel)"
 		;;
 	esac
 }

@@ -20,9 +20,9 @@ static const void *kfree_marker;
 static int krp_last_ret;
 
 /*
- * The hooked targets. The tests call them through volatile pointers: with
- * constant arguments GCC could otherwise call a .constprop clone that the
- * hooks, placed on the named symbol, never see.
+ * The hooked targets. The tests call them through pointers read with
+ * READ_ONCE(): with constant arguments GCC could otherwise call a
+ * .constprop clone that the hooks, placed on the named symbol, never see.
  */
 static noinline int kvmext_kunit_target(int x)
 {
@@ -36,8 +36,10 @@ static noinline int kvmext_kunit_other_target(int x)
 	return x + 1;
 }
 
-static int (*volatile target)(int) = kvmext_kunit_target;
-static int (*volatile other_target)(int) = kvmext_kunit_other_target;
+static int (*target_fn)(int) = kvmext_kunit_target;
+static int (*other_target_fn)(int) = kvmext_kunit_other_target;
+#define target(x) READ_ONCE(target_fn)(x)
+#define other_target(x) READ_ONCE(other_target_fn)(x)
 
 static int kp_pre(struct kprobe *kp, struct pt_regs *regs)
 {

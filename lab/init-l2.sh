@@ -1,0 +1,37 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the L2 guest, booted by an unchanged QEMU inside the L1 VM. It
+# reports on its console (which L1 captures) in KTAP, between markers the
+# L1 test looks for, then reboots, which ends QEMU (-no-reboot).
+
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+
+n=0
+result() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "L2KTAP ok $n $2"
+	else
+		echo "L2KTAP not ok $n $2"
+	fi
+}
+
+echo "L2KTAP KTAP version 1"
+echo "L2KTAP # kernel $(uname -r), $(nproc) CPUs"
+grep -qw hypervisor /proc/cpuinfo
+result $? "runs as a guest (CPUID hypervisor bit)"
+grep -q kvm-clock /sys/devices/system/clocksource/clocksource0/available_clocksource
+result $? "KVM paravirtual clock available"
+for t in /lab/tests/*.sh; do
+	[ -e "$t" ] || continue
+	sh "$t"
+	result $? "$(basename "$t" .sh)"
+done
+echo "L2KTAP 1..$n"
+echo "L2KTAP done"
+reboot -f

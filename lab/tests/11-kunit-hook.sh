@@ -1,0 +1,4 @@
+# KUnit suite of the hook helper (debug kernel only).
+# timeout: 120
+. /lab/lib.sh
+run_kunit kvmext_hook_kunit

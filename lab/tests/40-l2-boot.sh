@@ -1,0 +1,20 @@
+# An unchanged Debian QEMU in L1 boots an L2 Linux guest on the lab's KVM
+# (with the project's host modules loaded, once they exist) and the guest's
+# own checks pass. The L2 CPU drops XSAVE: under TCG, L1 KVM reports an
+# XSAVE area size without AVX while enumerating AVX, and the L2 kernel WARNs.
+# timeout: 240
+. /lab/lib.sh
+load_kvm || fail "kvm"
+for m in "$LAB"/modules/*.ko; do
+	case "$m" in *_kunit.ko|*/kvmext_hooktest.ko) continue ;; esac
+	[ -e "$m" ] && { insmod "$m" || fail "insmod $m"; }
+done
+qemu-system-x86_64 -M microvm -enable-kvm -cpu "${L2_CPU:-host,-xsave}" -smp 2 -m 256M \
+	-nodefaults -no-user-config -display none -no-reboot -serial stdio \
+	-kernel /l2/vmlinuz -initrd /l2/initrd \
+	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 reboot=t" \
+	</dev/null 2>&1 | tee /tmp/l2-console.log | sed 's/^/L2| /' >/dev/console
+rc=$(grep -c '^L2KTAP not ok' /tmp/l2-console.log)
+grep '^L2KTAP' /tmp/l2-console.log | sed 's/^L2KTAP //'
+grep -q '^L2KTAP done' /tmp/l2-console.log || fail "L2 did not finish its checks"
+[ "$rc" -eq 0 ] || fail "$rc L2 checks failed"
