@@ -82,9 +82,11 @@ struct kvmext_hook {
 	int maxactive;
 	ftrace_func_t ftrace_func;
 
-	struct kprobe kp;
-	struct kretprobe krp;
-	struct ftrace_ops ops;
+	union {
+		struct kprobe kp;
+		struct kretprobe krp;
+		struct ftrace_ops ops;
+	};
 	struct tracepoint *tp_live;
 	bool installed;
 };

@@ -91,10 +91,11 @@ static void free_marked(void)
 	WRITE_ONCE(kfree_marker, NULL);
 }
 
+/* Tables are static: struct kvmext_hook is too large for a stack frame. */
 static void hook_kunit_symbol(struct kunit *test)
 {
-	void *addr = NULL, *unexported = NULL;
-	struct kvmext_hook hooks[] = {
+	static void *addr, *unexported;
+	static struct kvmext_hook hooks[] = {
 		KVMEXT_SYMBOL("kvmext_kunit_target", &addr),
 		/* Not exported: only kallsyms knows it. */
 		KVMEXT_SYMBOL("kallsyms_lookup_name", &unexported),
@@ -111,7 +112,7 @@ static void hook_kunit_symbol(struct kunit *test)
 
 static void hook_kunit_kprobes_and_ftrace(struct kunit *test)
 {
-	struct kvmext_hook hooks[] = {
+	static struct kvmext_hook hooks[] = {
 		KVMEXT_KPROBE("kvmext_kunit_target", kp_pre),
 		KVMEXT_KRETPROBE("kvmext_kunit_target", krp_entry, krp_ret, 0),
 		KVMEXT_FTRACE("kvmext_kunit_other_target", ft_func),
@@ -148,10 +149,10 @@ static void hook_kunit_kprobes_and_ftrace(struct kunit *test)
 
 static void hook_kunit_tracepoints(struct kunit *test)
 {
-	struct kvmext_hook hooks[] = {
+	static struct kvmext_hook hooks[] = {
 		KVMEXT_TRACEPOINT_EXPORTED(kfree, tp_kfree, NULL),
 	};
-	struct kvmext_hook by_name[] = {
+	static struct kvmext_hook by_name[] = {
 		KVMEXT_TRACEPOINT("kfree", tp_kfree, NULL),
 	};
 
@@ -175,8 +176,8 @@ static void hook_kunit_tracepoints(struct kunit *test)
 
 static void hook_kunit_missing_changes_nothing(struct kunit *test)
 {
-	void *addr = NULL;
-	struct kvmext_hook hooks[] = {
+	static void *addr;
+	static struct kvmext_hook hooks[] = {
 		KVMEXT_SYMBOL("kvmext_kunit_target", &addr),
 		KVMEXT_KPROBE("kvmext_kunit_target", kp_pre),
 		KVMEXT_FTRACE("kvmext_kunit_no_such_function", ft_func),
@@ -203,7 +204,7 @@ static void hook_kunit_arm_failure_unwinds(struct kunit *test)
 	 * Both entries resolve, but kprobes refuse the second (it is in the
 	 * kprobe blacklist), so the first must be disarmed again.
 	 */
-	struct kvmext_hook hooks[] = {
+	static struct kvmext_hook hooks[] = {
 		KVMEXT_KPROBE("kvmext_kunit_target", kp_pre),
 		KVMEXT_KPROBE("kprobe_int3_handler", kp_pre),
 	};
