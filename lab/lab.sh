@@ -362,7 +362,7 @@ vm_timeout() {
 run_l1() {
 	local tier=$1 kernel=$2
 	local dir=$OUT/$tier planned reported t0=$SECONDS rc=0
-	local console=$dir/console.log ktap=$dir/results.ktap line name note
+	local console=$dir/console.log ktap=$dir/results.ktap line name note t
 	local ncpu=1 kv smp=$LAB_SMP_STOCK
 	[ "$tier" = stock ] || smp=$LAB_SMP_DEBUG
 	# One NUMA node per socket: total CPUs from the -smp topology, halved.
@@ -412,8 +412,15 @@ run_l1() {
 		record "not ok" "$tier: L1 VM booted and ran its plan" "no results; console: $console"
 	elif [ "$reported" -lt "$planned" ]; then
 		tail -n 40 "$console" | sed 's/^/# console: /'
-		record "not ok" "$tier: every planned test reported" \
-			"$reported of $planned; the VM died (panic, timeout): $console"
+		# Name each test that never reported, in plan order as /init runs them.
+		for t in $(ls "$LAB"/tests/*.sh | sort); do
+			name=$(basename "$t" .sh)
+			name=${name#[0-9][0-9]-}
+			# shellcheck disable=SC2254
+			case "$name" in $LAB_FILTER) ;; *) continue ;; esac
+			grep -qE "^(not )?ok [0-9]+ $name( |\$)" "$ktap" ||
+				record "not ok" "$tier: $name" "no result: the VM died (panic or timeout), see $console"
+		done
 	fi
 	if grep -nE "$BAD_CONSOLE" "$console" >"$dir/console-bad.txt"; then
 		head -n 20 "$dir/console-bad.txt" | sed 's/^/# console: /'
