@@ -5,6 +5,8 @@
  */
 #include <linux/kallsyms.h>
 #include <linux/kprobes.h>
+#include <linux/module.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/utsname.h>
@@ -17,6 +19,7 @@ static const char *const kvmext_hook_kind[] = {
 	[KVMEXT_HOOK_KPROBE] = "kprobe",
 	[KVMEXT_HOOK_KRETPROBE] = "kretprobe",
 	[KVMEXT_HOOK_FTRACE] = "ftrace",
+	[KVMEXT_HOOK_REDIRECT] = "redirect",
 };
 
 static unsigned long (*kvmext_kallsyms_lookup_name)(const char *name);
@@ -78,6 +81,7 @@ static bool kvmext_hook_resolve(struct kvmext_hook *h)
 	case KVMEXT_HOOK_KPROBE:
 	case KVMEXT_HOOK_KRETPROBE:
 	case KVMEXT_HOOK_FTRACE:
+	case KVMEXT_HOOK_REDIRECT:
 		addr = kvmext_lookup_name(h->name);
 		if (h->type == KVMEXT_HOOK_SYMBOL && addr)
 			*h->addr = (void *)addr;
@@ -86,10 +90,37 @@ static bool kvmext_hook_resolve(struct kvmext_hook *h)
 	return false;
 }
 
-static int kvmext_hook_arm(struct kvmext_hook *h)
+static void kvmext_redirect_func(unsigned long ip, unsigned long parent_ip,
+				 struct ftrace_ops *op,
+				 struct ftrace_regs *fregs)
+{
+	struct kvmext_hook *h = container_of(op, struct kvmext_hook, ops);
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+
+	if (regs && h->redirect_if(regs))
+		ftrace_instruction_pointer_set(fregs,
+					       (unsigned long)h->redirect);
+}
+
+static int kvmext_ftrace_arm(struct kvmext_hook *h, ftrace_func_t func,
+			     unsigned long flags)
 {
 	int ret;
 
+	memset(&h->ops, 0, sizeof(h->ops));
+	h->ops.func = func;
+	h->ops.flags = flags;
+	ret = ftrace_set_filter(&h->ops, (unsigned char *)h->name,
+				strlen(h->name), 1);
+	if (!ret)
+		ret = register_ftrace_function(&h->ops);
+	if (ret)
+		ftrace_free_filter(&h->ops);
+	return ret;
+}
+
+static int kvmext_hook_arm(struct kvmext_hook *h)
+{
 	switch (h->type) {
 	case KVMEXT_HOOK_SYMBOL:
 		return 0;
@@ -110,24 +141,24 @@ static int kvmext_hook_arm(struct kvmext_hook *h)
 		h->krp.maxactive = h->maxactive;
 		return register_kretprobe(&h->krp);
 	case KVMEXT_HOOK_FTRACE:
-		memset(&h->ops, 0, sizeof(h->ops));
-		h->ops.func = h->ftrace_func;
-		h->ops.flags = FTRACE_OPS_FL_RECURSION;
-		ret = ftrace_set_filter(&h->ops, (unsigned char *)h->name,
-					strlen(h->name), 1);
-		if (!ret)
-			ret = register_ftrace_function(&h->ops);
-		if (ret)
-			ftrace_free_filter(&h->ops);
-		return ret;
+		return kvmext_ftrace_arm(h, h->ftrace_func,
+					 FTRACE_OPS_FL_RECURSION);
+	case KVMEXT_HOOK_REDIRECT:
+		return kvmext_ftrace_arm(h, kvmext_redirect_func,
+					 FTRACE_OPS_FL_SAVE_REGS |
+					 FTRACE_OPS_FL_RECURSION |
+					 FTRACE_OPS_FL_IPMODIFY);
 	}
 	return -EINVAL;
 }
 
-/* Returns true when the caller must wait for tracepoint probes to finish. */
-static bool kvmext_hook_disarm(struct kvmext_hook *h)
+#define KVMEXT_SYNC_TRACEPOINTS	BIT(0)
+#define KVMEXT_SYNC_TASKS	BIT(1)
+
+/* Returns what the caller must wait for before the handlers can go away. */
+static unsigned int kvmext_hook_disarm(struct kvmext_hook *h)
 {
-	bool tp_sync = false;
+	unsigned int sync = 0;
 
 	switch (h->type) {
 	case KVMEXT_HOOK_SYMBOL:
@@ -135,7 +166,7 @@ static bool kvmext_hook_disarm(struct kvmext_hook *h)
 	case KVMEXT_HOOK_TRACEPOINT:
 		tracepoint_probe_unregister(h->tp_live, h->tp_probe,
 					    h->tp_data);
-		tp_sync = true;
+		sync |= KVMEXT_SYNC_TRACEPOINTS;
 		break;
 	case KVMEXT_HOOK_KPROBE:
 		unregister_kprobe(&h->kp);
@@ -149,12 +180,16 @@ static bool kvmext_hook_disarm(struct kvmext_hook *h)
 			pr_info("kretprobe on %s missed %d instances\n",
 				h->name, h->krp.nmissed);
 		break;
+	case KVMEXT_HOOK_REDIRECT:
+		/* A task may have been sent into the replacement just before. */
+		sync |= KVMEXT_SYNC_TASKS;
+		fallthrough;
 	case KVMEXT_HOOK_FTRACE:
 		unregister_ftrace_function(&h->ops);
 		ftrace_free_filter(&h->ops);
 		break;
 	}
-	return tp_sync;
+	return sync;
 }
 
 static void kvmext_hooks_forget(struct kvmext_hook *hooks, unsigned int n)
@@ -263,16 +298,17 @@ int kvmext_hooks_install(struct kvmext_hook *hooks, unsigned int n)
  */
 void kvmext_hooks_remove(struct kvmext_hook *hooks, unsigned int n)
 {
-	bool tp_sync = false;
-	unsigned int i;
+	unsigned int i, sync = 0;
 
 	for (i = n; i-- > 0;) {
 		if (!hooks[i].installed)
 			continue;
-		tp_sync |= kvmext_hook_disarm(&hooks[i]);
+		sync |= kvmext_hook_disarm(&hooks[i]);
 		hooks[i].installed = false;
 	}
-	if (tp_sync)
+	if (sync & KVMEXT_SYNC_TRACEPOINTS)
 		tracepoint_synchronize_unregister();
+	if (sync & KVMEXT_SYNC_TASKS)
+		synchronize_rcu_tasks();
 	kvmext_hooks_forget(hooks, n);
 }

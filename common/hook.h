@@ -14,7 +14,8 @@
  * Preference order, cheapest and most stable first: link against an
  * exported symbol or tracepoint directly (outside this table, checked by
  * modpost and modversions); a tracepoint by name; a kprobe or kretprobe;
- * an ftrace callback by function name; a looked-up unexported symbol.
+ * an ftrace callback by function name, or a redirection of a function by
+ * name where its result must change; a looked-up unexported symbol.
  *
  * The helper does not pin the module that owns a hooked function: kprobes
  * and ftrace drop their sites when that module goes away, and every host
@@ -39,6 +40,7 @@ enum kvmext_hook_type {
 	KVMEXT_HOOK_KPROBE,	/* kprobe pre-handler at function entry */
 	KVMEXT_HOOK_KRETPROBE,	/* kretprobe entry and return handlers */
 	KVMEXT_HOOK_FTRACE,	/* ftrace callback on one function, by name */
+	KVMEXT_HOOK_REDIRECT,	/* replace one function, by name, via ftrace */
 };
 
 /**
@@ -58,6 +60,11 @@ enum kvmext_hook_type {
  * @data_size: KRETPROBE: bytes of per-instance data for @entry and @ret
  * @maxactive: KRETPROBE: concurrent instances, 0 for the kernel's default
  * @ftrace_func: FTRACE: the callback
+ * @redirect: REDIRECT: the replacement, with the same prototype as the
+ *	function named; it must neither sleep nor call the original
+ * @redirect_if: REDIRECT: called with the registers at the function's
+ *	entry, in any context; only calls for which it returns true go to
+ *	@redirect, every other call runs the original untouched
  * @kp: private: the kprobe
  * @krp: private: the kretprobe
  * @ops: private: the ftrace_ops
@@ -81,6 +88,8 @@ struct kvmext_hook {
 	size_t data_size;
 	int maxactive;
 	ftrace_func_t ftrace_func;
+	void *redirect;
+	bool (*redirect_if)(struct pt_regs *regs);
 
 	union {
 		struct kprobe kp;
@@ -115,6 +124,18 @@ struct kvmext_hook {
 #define KVMEXT_FTRACE(_name, _func)					\
 	{ .type = KVMEXT_HOOK_FTRACE, .name = (_name),			\
 	  .ftrace_func = (_func) }
+
+/*
+ * Last resort, for a function whose result must change for some calls:
+ * those for which _if returns true go to the replacement instead. The
+ * replacement runs whole in this module and never sleeps, so after the
+ * ftrace_ops is gone one RCU-tasks grace period guarantees no task is
+ * still inside it. Uses an IPMODIFY ftrace_ops, which is exclusive per
+ * function: a livepatch of the same function makes the install fail.
+ */
+#define KVMEXT_REDIRECT(_name, _if, _replacement)			\
+	{ .type = KVMEXT_HOOK_REDIRECT, .name = (_name),		\
+	  .redirect_if = (_if), .redirect = (void *)(_replacement) }
 
 int kvmext_hooks_install(struct kvmext_hook *hooks, unsigned int n);
 void kvmext_hooks_remove(struct kvmext_hook *hooks, unsigned int n);

@@ -9,6 +9,7 @@
 #include <linux/atomic.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/smp.h>
 
 #include "../hook.c"
 
@@ -217,12 +218,61 @@ static void hook_kunit_arm_failure_unwinds(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&kp_hits), 0);
 }
 
+/*
+ * Redirection needs a caller outside this module's control flow choice:
+ * smp_call_function_single() on the local CPU calls the function from
+ * kernel/smp.c with info in the first argument register.
+ */
+static int redirect_marker;
+
+static noinline void kvmext_kunit_smp_target(void *info)
+{
+	*(int *)info = 1;
+}
+
+static void kvmext_kunit_smp_replacement(void *info)
+{
+	*(int *)info = 2;
+}
+
+static bool kvmext_kunit_redirect_if(struct pt_regs *regs)
+{
+	return regs_get_kernel_argument(regs, 0) ==
+	       (unsigned long)&redirect_marker;
+}
+
+static int call_on_this_cpu(int *info)
+{
+	*info = 0;
+	smp_call_function_single(get_cpu(), kvmext_kunit_smp_target, info, 1);
+	put_cpu();
+	return *info;
+}
+
+static void hook_kunit_redirect(struct kunit *test)
+{
+	static struct kvmext_hook hooks[] = {
+		KVMEXT_REDIRECT("kvmext_kunit_smp_target",
+				kvmext_kunit_redirect_if,
+				kvmext_kunit_smp_replacement),
+	};
+	int other;
+
+	KUNIT_ASSERT_EQ(test, kvmext_hooks_install(hooks, 1), 0);
+	/* Only the calls the predicate picks are redirected. */
+	KUNIT_EXPECT_EQ(test, call_on_this_cpu(&redirect_marker), 2);
+	KUNIT_EXPECT_EQ(test, call_on_this_cpu(&other), 1);
+	kvmext_hooks_remove(hooks, 1);
+	KUNIT_EXPECT_EQ(test, call_on_this_cpu(&redirect_marker), 1);
+}
+
 static struct kunit_case hook_kunit_cases[] = {
 	KUNIT_CASE(hook_kunit_symbol),
 	KUNIT_CASE(hook_kunit_kprobes_and_ftrace),
 	KUNIT_CASE(hook_kunit_tracepoints),
 	KUNIT_CASE(hook_kunit_missing_changes_nothing),
 	KUNIT_CASE(hook_kunit_arm_failure_unwinds),
+	KUNIT_CASE(hook_kunit_redirect),
 	{}
 };
 

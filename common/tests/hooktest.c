@@ -20,8 +20,7 @@ static bool missing;
 module_param(missing, bool, 0444);
 MODULE_PARM_DESC(missing, "Add entries no kernel has, to test the refusal to load [default: false]");
 
-static atomic_t kvm_exit_hits, userspace_exit_hits, kprobe_hits,
-	kretprobe_hits, ftrace_hits;
+static atomic_t kvm_exit_hits, userspace_exit_hits, kprobe_hits, ftrace_hits;
 static void *vcpu_ioctl_addr;
 static struct dentry *dir;
 
@@ -38,13 +37,6 @@ static void hooktest_userspace_exit(void *data, __u32 reason, int errno)
 static int hooktest_kprobe(struct kprobe *kp, struct pt_regs *regs)
 {
 	atomic_inc(&kprobe_hits);
-	return 0;
-}
-
-static int hooktest_kretprobe(struct kretprobe_instance *ri,
-			      struct pt_regs *regs)
-{
-	atomic_inc(&kretprobe_hits);
 	return 0;
 }
 
@@ -66,7 +58,6 @@ static struct kvmext_hook hooks[] = {
 	KVMEXT_TRACEPOINT_EXPORTED(kvm_exit, hooktest_kvm_exit, NULL),
 	KVMEXT_TRACEPOINT("kvm_userspace_exit", hooktest_userspace_exit, NULL),
 	KVMEXT_KPROBE("kvm_arch_vcpu_ioctl_run", hooktest_kprobe),
-	KVMEXT_KRETPROBE("kvm_arch_vcpu_ioctl_run", NULL, hooktest_kretprobe, 0),
 	KVMEXT_FTRACE("kvm_vcpu_ioctl", hooktest_ftrace),
 	/* Only with missing=1: these two must be named in the refusal. */
 	KVMEXT_SYMBOL("kvmext_hooktest_no_such_symbol", &vcpu_ioctl_addr),
@@ -88,7 +79,6 @@ static int __init hooktest_init(void)
 	debugfs_create_atomic_t("kvm_userspace_exit", 0444, dir,
 				&userspace_exit_hits);
 	debugfs_create_atomic_t("kprobe", 0444, dir, &kprobe_hits);
-	debugfs_create_atomic_t("kretprobe", 0444, dir, &kretprobe_hits);
 	debugfs_create_atomic_t("ftrace", 0444, dir, &ftrace_hits);
 
 	ret = kvmext_hooks_install(hooks, nr_hooks());
