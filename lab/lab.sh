@@ -23,21 +23,18 @@ CACHE=${LAB_CACHE:-$LAB/cache}
 OUT=${LAB_OUT:-$LAB/out}
 JOBS=${LAB_JOBS:-$(nproc)}
 LAB_FILTER=${LAB_FILTER:-*}
-# Stock tier: 2 sockets x 2 cores x 2 threads over 2 NUMA nodes, the
-# smallest host on which SMT, core, package and node relations all differ.
-# Debug tier: 2 sockets x 1 core x 2 threads; with 8 vCPUs of the KASAN and
-# lockdep kernel on 2 host cores, TCG starved a vCPU into a false soft
-# lockup report (26 s) in the hook test (Documentation/testing.rst).
+# 2 sockets x 2 cores x 2 threads over 2 NUMA nodes: the smallest host on
+# which SMT, core, package and node relations all differ.
 LAB_SMP_STOCK=${LAB_SMP:-sockets=2,cores=2,threads=2}
-LAB_SMP_DEBUG=${LAB_SMP:-sockets=2,cores=1,threads=2}
+LAB_SMP_DEBUG=${LAB_SMP:-sockets=2,cores=2,threads=2}
 LAB_MEM=${LAB_MEM:-6G}
-# Single-threaded TCG: with thread=multi, loading and unloading kprobes and
-# ftrace hooks on KVM functions that another vCPU was executing made the
-# stock kernel call address 0 from the patched call site, in every run of
-# hook_helper_test's 20 rounds; with thread=single, never. x86 kernels
-# patch live text with int3 and IPIs (text_poke_bp), which real CPUs
-# honour and MTTCG's cross-vCPU code invalidation evidently does not.
-LAB_TCG_THREAD=${LAB_TCG_THREAD:-single}
+# Multi-threaded TCG. It runs stale translations of kernel text that
+# another vCPU patched (see Documentation/testing.rst), so tests that
+# install hooks while a VM runs keep the patching task and the vCPU
+# threads on one L1 CPU. Single-threaded TCG has no such problem but
+# stalls the L2 guest's boot.
+LAB_TCG_THREAD=${LAB_TCG_THREAD:-multi}
+LAB_TCG_DEBUG=${LAB_TCG_DEBUG-}
 # Hard limit for one boot of the L1 VM, in seconds; by default the sum of
 # the tests' own limits plus boot time (see vm_timeout).
 LAB_VM_TIMEOUT=${LAB_VM_TIMEOUT:-}
@@ -387,6 +384,7 @@ run_l1() {
 	log "booting the $tier L1 VM ($(basename "$kernel"), -smp $smp, $LAB_MEM)"
 	timeout -s KILL "$(vm_timeout)" qemu-system-x86_64 \
 		-accel tcg,thread="$LAB_TCG_THREAD" -M q35 -cpu EPYC -m "$LAB_MEM" \
+		${LAB_TCG_DEBUG:+-d "$LAB_TCG_DEBUG" -D "$dir/tcg.log"} \
 		-smp "$smp" \
 		-object memory-backend-ram,id=m0,size=$((${LAB_MEM%G} / 2))G \
 		-object memory-backend-ram,id=m1,size=$((${LAB_MEM%G} / 2))G \

@@ -13,11 +13,19 @@
  * symbols the kernel lacks refuses to load, with one dmesg line naming
  * them, and leaves nothing installed.
  *
+ * The whole process, module loads included, runs on one CPU: under QEMU's
+ * multi-threaded TCG (the lab) a vCPU that executes kernel text another
+ * vCPU patches may keep running the stale translation (a call to address
+ * 0, or an int3 loop), which real CPUs, serialised by text_poke_bp()'s
+ * IPIs, never do. On one CPU the patching and the execution alternate.
+ *
  * Usage: hook_helper_test <path to kvmext_hooktest.ko>
  */
+#define _GNU_SOURCE /* sched_setaffinity() */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +86,20 @@ static void *vcpu_thread(void *arg)
 		}
 	}
 	return NULL;
+}
+
+static void pin_to_one_cpu(void)
+{
+	cpu_set_t set;
+	int cpu;
+
+	TEST_ASSERT(!sched_getaffinity(0, sizeof(set), &set), "sched_getaffinity");
+	for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &set); cpu++)
+		;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set), "sched_setaffinity");
+	ksft_print_msg("running on CPU %d only\n", cpu);
 }
 
 static long read_counter(const char *name)
@@ -206,6 +228,7 @@ int main(int argc, char *argv[])
 	if (module_loaded())
 		ksft_exit_skip(MODNAME " is already loaded\n");
 	ksft_set_plan(12);
+	pin_to_one_cpu();
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
 	pthread_create(&thread, NULL, vcpu_thread, vcpu);
