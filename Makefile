@@ -5,6 +5,8 @@
 #   make [KDIR=...]        build against KDIR (default: the running kernel)
 #   make install           install into /lib/modules/<release>/updates and run depmod
 #   make uninstall
+#   make dkms-install      register with DKMS, which builds and signs it per kernel
+#   make dkms-uninstall
 #   make check             W=1 and sparse over every source, test modules included
 #   make style             checkpatch.pl (CHECKPATCH=path, default: the lab's tree)
 #   make lab-demo          boot the VM lab and show what the modules do
@@ -13,6 +15,9 @@
 KERNELRELEASE ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KERNELRELEASE)/build
 INSTALL_MOD_DIR ?= updates
+# The release the modules are built for, as the module loader checks it
+# (Debian's headers report another one through "make kernelrelease").
+MODULE_RELEASE = $(shell /sbin/modinfo -F vermagic kvm-topo/kvm-topo.ko | cut -d' ' -f1)
 SOURCES := $(shell git -C $(CURDIR) ls-files -- '*.c' '*.h' 2>/dev/null)
 
 all: modules
@@ -25,10 +30,23 @@ modules: kdir-check
 
 install: modules
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" INSTALL_MOD_DIR="$(INSTALL_MOD_DIR)" modules_install
-	depmod -a "$$(cat "$(KDIR)/include/config/kernel.release")"
+	depmod -b "$(or $(INSTALL_MOD_PATH),/)" -a "$(MODULE_RELEASE)"
 
-uninstall: kdir-check
-	rel="$$(cat "$(KDIR)/include/config/kernel.release")"; \
+# DKMS: the source goes to /usr/src/kvmext-<version>; DKMS builds, signs
+# and installs it for every kernel it manages.
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+dkms-install:
+	rm -rf /usr/src/kvmext-$(DKMS_VERSION)
+	mkdir -p /usr/src/kvmext-$(DKMS_VERSION)
+	git -C "$(CURDIR)" archive HEAD | tar -x -C /usr/src/kvmext-$(DKMS_VERSION)
+	dkms install -m kvmext -v $(DKMS_VERSION)
+
+dkms-uninstall:
+	dkms remove -m kvmext -v $(DKMS_VERSION) --all
+	rm -rf /usr/src/kvmext-$(DKMS_VERSION)
+
+uninstall: modules
+	rel="$(MODULE_RELEASE)"; \
 	rm -rf "/lib/modules/$$rel/$(INSTALL_MOD_DIR)/common" \
 	       "/lib/modules/$$rel/$(INSTALL_MOD_DIR)/kvm-zeropage" \
 	       "/lib/modules/$$rel/$(INSTALL_MOD_DIR)/kvm-topo" \
@@ -51,4 +69,4 @@ lab-test:
 lab-demo:
 	lab/lab.sh demo
 
-.PHONY: all kdir-check modules install uninstall check style clean lab-test lab-demo
+.PHONY: all kdir-check modules install uninstall dkms-install dkms-uninstall check style clean lab-test lab-demo

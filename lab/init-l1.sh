@@ -22,6 +22,12 @@ ip link set lo up 2>/dev/null
 # An RCU stall is a failure, like a warning (panic_on_warn on the command line).
 echo 1 >/proc/sys/kernel/panic_on_rcu_stall
 hostname lab-l1
+# Every test runs on CPU 0. QEMU's multi-threaded TCG keeps executing stale
+# translations of kernel text that another vCPU patched (ftrace, kprobes,
+# static keys when modules load and unload): in the lab this called address
+# 0, looped on an int3 or froze all vCPUs. With the patching task and
+# every vCPU thread on one L1 CPU, it never did (Documentation/testing.rst).
+taskset -p 1 $$ >/dev/null
 
 arg() {
 	for w in $(cat /proc/cmdline); do
@@ -46,7 +52,7 @@ for t in $tests; do
 done
 
 ktap "KTAP version 1"
-ktap "# tier $TIER: kernel $(uname -r), $(nproc) CPUs"
+ktap "# tier $TIER: kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs, tests on CPU 0"
 ktap "1..$n"
 i=0
 for t in $tests; do

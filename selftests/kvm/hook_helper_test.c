@@ -45,7 +45,7 @@ static const char *const counters[] = {
 	"kvm_exit", "kvm_userspace_exit", "kprobe", "ftrace",
 };
 #define NR_COUNTERS ARRAY_SIZE(counters)
-#define ROUNDS 20
+#define ROUNDS 3
 
 static atomic_ulong iterations;
 static atomic_bool stop;
