@@ -85,6 +85,7 @@ static bool kvmext_hook_resolve(struct kvmext_hook *h)
 		addr = kvmext_lookup_name(h->name);
 		if (h->type == KVMEXT_HOOK_SYMBOL && addr)
 			*h->addr = (void *)addr;
+		h->target = addr;
 		return addr;
 	}
 	return false;
@@ -110,8 +111,13 @@ static int kvmext_ftrace_arm(struct kvmext_hook *h, ftrace_func_t func,
 	memset(&h->ops, 0, sizeof(h->ops));
 	h->ops.func = func;
 	h->ops.flags = flags;
-	ret = ftrace_set_filter(&h->ops, (unsigned char *)h->name,
-				strlen(h->name), 1);
+	/*
+	 * By the resolved address, not by name: a name may also belong to a
+	 * static function elsewhere, whose arguments a redirect predicate
+	 * would misread. The fentry call is the function's first instruction
+	 * on the kernels this supports (no IBT).
+	 */
+	ret = ftrace_set_filter_ip(&h->ops, h->target, 0, 1);
 	if (!ret)
 		ret = register_ftrace_function(&h->ops);
 	if (ret)
@@ -200,6 +206,7 @@ static void kvmext_hooks_forget(struct kvmext_hook *hooks, unsigned int n)
 		if (hooks[i].type == KVMEXT_HOOK_SYMBOL)
 			*hooks[i].addr = NULL;
 		hooks[i].tp_live = NULL;
+		hooks[i].target = 0;
 	}
 }
 

@@ -69,6 +69,7 @@ enum kvmext_hook_type {
  * @krp: private: the kretprobe
  * @ops: private: the ftrace_ops
  * @tp_live: private: the tracepoint the probe is registered on
+ * @target: private: FTRACE, REDIRECT: the resolved address of the function
  * @installed: private: set while the hook is live
  *
  * Tables are built with the KVMEXT_* initialiser macros below and passed
@@ -97,6 +98,7 @@ struct kvmext_hook {
 		struct ftrace_ops ops;
 	};
 	struct tracepoint *tp_live;
+	unsigned long target;
 	bool installed;
 };
 

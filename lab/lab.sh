@@ -23,12 +23,11 @@ CACHE=${LAB_CACHE:-$LAB/cache}
 OUT=${LAB_OUT:-$LAB/out}
 JOBS=${LAB_JOBS:-$(nproc)}
 LAB_FILTER=${LAB_FILTER:-*}
-# Stock tier: 2 sockets x 2 cores x 2 threads over 2 NUMA nodes, the
-# smallest host on which SMT, core, package and node relations all differ.
-# Debug tier: 2 sockets x 1 core x 2 threads; with 8 vCPUs the KASAN and
-# lockdep kernel hit TCG's stale-translation problem even with the tests on
-# one CPU (Documentation/testing.rst).
-LAB_SMP_STOCK=${LAB_SMP:-sockets=2,cores=2,threads=2}
+# 2 sockets x 1 core x 2 threads over 2 NUMA nodes: SMT siblings, packages
+# and nodes differ. 8 vCPUs (2 x 2 x 2) would separate cores from packages
+# too, but under multi-threaded TCG on 2 host cores they froze or reset the
+# L1 VM in some runs, on both kernels (Documentation/testing.rst).
+LAB_SMP_STOCK=${LAB_SMP:-sockets=2,cores=1,threads=2}
 LAB_SMP_DEBUG=${LAB_SMP:-sockets=2,cores=1,threads=2}
 LAB_MEM=${LAB_MEM:-6G}
 # Multi-threaded TCG. It runs stale translations of kernel text that
@@ -113,7 +112,8 @@ fetch() {
 		(cd "$DEB/debs" && apt-get download -q \
 			"linux-image-$KVER=$PKGVER" "linux-headers-$KVER=$PKGVER" \
 			"linux-headers-$common=$PKGVER" "linux-kbuild-$series=$PKGVER" \
-			"linux-source-$series=$PKGVER" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) ||
+			"linux-source-$series=$PKGVER" 2>&1 |
+			{ grep -v '^W: Download is performed unsandboxed' >&2 || true; }) ||
 			die "apt-get download failed"
 		local f
 		for f in "$DEB"/debs/*.deb; do
@@ -423,7 +423,7 @@ run_l1() {
 		-chardev file,id=con,path="$console" -serial chardev:con \
 		-chardev file,id=res,path="$ktap" -serial chardev:res \
 		-kernel "$kernel" -initrd "$dir/initrd" \
-		-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 nmi_watchdog=0 lab.tier=$tier lab.filter=$LAB_FILTER" \
+		-append "console=ttyS0 preempt=full panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 nmi_watchdog=0 lab.tier=$tier lab.filter=$LAB_FILTER" \
 		>"$dir/qemu.log" 2>&1 || rc=$?
 	log "$tier L1 VM exited ($rc) after $((SECONDS - t0)) s"
 	# The serial line turns \n into \r\n.
@@ -438,7 +438,14 @@ run_l1() {
 			name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ ([^#]*[^ #]).*/\2/')
 			note=$(echo "$line" | sed -n 's/^[^#]*# //p')
 			case "$line" in
-			"ok "*"# SKIP"*) record skip "$tier: $name" "${note#SKIP }" ;;
+			"ok "*"# SKIP"*)
+				# A skip is a failure unless the test allows it on this tier.
+				if grep -qE "^# skip-ok:.*\b$tier\b" "$LAB/tests/"[0-9][0-9]-"$name.sh" 2>/dev/null; then
+					record skip "$tier: $name" "${note#SKIP }"
+				else
+					record "not ok" "$tier: $name" "skipped, which it may not be on this tier: ${note#SKIP }"
+				fi
+				;;
 			"ok "*) record ok "$tier: $name" ;;
 			*) record "not ok" "$tier: $name" "$note" ;;
 			esac
@@ -461,6 +468,10 @@ run_l1() {
 			grep -qE "^(not )?ok [0-9]+ $name( |\$)" "$ktap" ||
 				record "not ok" "$tier: $name" "no result: the VM died (panic or timeout), see $console"
 		done
+	fi
+	if [ -n "$planned" ] && ! grep -qx '# lab: done' "$ktap"; then
+		record "not ok" "$tier: L1 finished its run (kmemleak scan, power-off)" \
+			"QEMU exit $rc; see $console"
 	fi
 	if grep -nE "$BAD_CONSOLE" "$console" >"$dir/console-bad.txt"; then
 		head -n 20 "$dir/console-bad.txt" | sed 's/^/# console: /'

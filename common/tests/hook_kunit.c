@@ -138,6 +138,7 @@ static void hook_kunit_kprobes_and_ftrace(struct kunit *test)
 	target(1);
 	other_target(1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&kp_hits), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&krp_entry_hits), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&krp_ret_hits), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ft_hits), 0);
 
@@ -211,7 +212,8 @@ static void hook_kunit_arm_failure_unwinds(struct kunit *test)
 	};
 
 	reset_counters();
-	KUNIT_EXPECT_LT(test, kvmext_hooks_install(hooks, ARRAY_SIZE(hooks)), 0);
+	KUNIT_EXPECT_EQ(test, kvmext_hooks_install(hooks, ARRAY_SIZE(hooks)),
+			-EINVAL);
 	KUNIT_EXPECT_FALSE(test, hooks[0].installed);
 	KUNIT_EXPECT_FALSE(test, hooks[1].installed);
 	target(1);

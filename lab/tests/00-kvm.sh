@@ -6,3 +6,7 @@ grep -qw npt /proc/cpuinfo || fail "no NPT in the L1 CPU"
 load_kvm || fail "cannot load the kvm modules"
 cat /sys/module/kvm_amd/parameters/npt /sys/module/kvm_amd/parameters/nested
 [ "$(cat /sys/module/kvm_amd/parameters/npt)" = Y ] || fail "kvm_amd without NPT"
+case "$(cat /sys/module/kvm_amd/parameters/nested)" in
+1|Y) ;;
+*) fail "kvm_amd without nested SVM" ;;
+esac
