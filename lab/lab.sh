@@ -16,6 +16,7 @@
 # Documentation/testing.rst describes the whole flow.
 
 set -euo pipefail
+shopt -s extglob
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LAB=$TOP/lab
@@ -30,11 +31,7 @@ LAB_FILTER=${LAB_FILTER:-*}
 LAB_SMP_STOCK=${LAB_SMP:-sockets=2,cores=1,threads=2}
 LAB_SMP_DEBUG=${LAB_SMP:-sockets=2,cores=1,threads=2}
 LAB_MEM=${LAB_MEM:-6G}
-# Multi-threaded TCG. It runs stale translations of kernel text that
-# another vCPU patched (see Documentation/testing.rst), so the L1 /init
-# runs every test on CPU 0. Single-threaded TCG has no such problem but
-# stalls the L2 guest's boot.
-LAB_TCG_THREAD=${LAB_TCG_THREAD:-multi}
+# QEMU -d items for the L1 VM, for debugging TCG itself (log in the run's dir).
 LAB_TCG_DEBUG=${LAB_TCG_DEBUG-}
 # Hard limit for one boot of the L1 VM, in seconds; by default the sum of
 # the tests' own limits plus boot time (see vm_timeout).
@@ -388,21 +385,38 @@ mk_l1_initramfs() {
 BAD_CONSOLE='WARNING: CPU:|WARNING: at |BUG:|Oops|Kernel panic|general protection fault|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|detected stall|self-detected stall|soft lockup|hard LOCKUP|blocked for more than|kmemleak: .*suspected|Call Trace:'
 
 vm_timeout() {
-	local t sum=180 limit
+	local name sum=180 limit
 	[ -n "$LAB_VM_TIMEOUT" ] && { echo "$LAB_VM_TIMEOUT"; return; }
-	for t in "$LAB"/tests/*.sh; do
-		limit=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$t")
+	for name in "$@"; do
+		limit=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$LAB"/tests/[0-9][0-9]-"$name".sh)
 		sum=$((sum + ${limit:-300}))
 	done
 	echo "$sum"
 }
 
-# Boots the L1 VM of one tier and turns its KTAP into results.
+# Names of the tests matching a glob and LAB_FILTER, in plan order.
+select_tests() {
+	local glob=$1 t name
+	for t in $(ls "$LAB"/tests/*.sh | sort); do
+		name=$(basename "$t" .sh)
+		name=${name#[0-9][0-9]-}
+		# shellcheck disable=SC2254
+		case "$name" in $glob) ;; *) continue ;; esac
+		# shellcheck disable=SC2254
+		case "$name" in $LAB_FILTER) echo "$name" ;; esac
+	done
+}
+
+# Boots the L1 VM of one tier for the tests matching a glob, under the
+# given TCG threading, and turns its KTAP into results.
 run_l1() {
-	local tier=$1 kernel=$2
-	local dir=$OUT/$tier planned reported t0=$SECONDS rc=0
-	local console=$dir/console.log ktap=$dir/results.ktap line name note t
-	local ncpu=1 kv smp=$LAB_SMP_STOCK
+	local tier=$1 kernel=$2 boot=$3 glob=$4 tcg=$5
+	local dir=$OUT/$tier/$boot planned reported t0=$SECONDS rc=0
+	local console=$dir/console.log ktap=$dir/results.ktap line name note
+	local ncpu=1 kv smp=$LAB_SMP_STOCK tests
+	tests=$(select_tests "$glob")
+	[ -n "$tests" ] || return 0
+	mkdir -p "$dir"
 	[ "$tier" = stock ] || smp=$LAB_SMP_DEBUG
 	# One NUMA node per socket: total CPUs from the -smp topology, halved.
 	for kv in ${smp//,/ }; do
@@ -410,9 +424,10 @@ run_l1() {
 	done
 	: >"$console"
 	: >"$ktap"
-	log "booting the $tier L1 VM ($(basename "$kernel"), -smp $smp, $LAB_MEM)"
-	timeout -s KILL "$(vm_timeout)" qemu-system-x86_64 \
-		-accel tcg,thread="$LAB_TCG_THREAD" -M q35 -cpu EPYC -m "$LAB_MEM" \
+	log "booting the $tier L1 VM for $boot tests ($(basename "$kernel"), -smp $smp, $LAB_MEM, TCG $tcg)"
+	# shellcheck disable=SC2086
+	timeout -s KILL "$(vm_timeout $tests)" qemu-system-x86_64 \
+		-accel tcg,thread="$tcg" -M q35 -cpu EPYC -m "$LAB_MEM" \
 		${LAB_TCG_DEBUG:+-d "$LAB_TCG_DEBUG" -D "$dir/tcg.log"} \
 		-smp "$smp" \
 		-object memory-backend-ram,id=m0,size=$((${LAB_MEM%G} / 2))G \
@@ -422,10 +437,10 @@ run_l1() {
 		-nodefaults -display none -no-reboot \
 		-chardev file,id=con,path="$console" -serial chardev:con \
 		-chardev file,id=res,path="$ktap" -serial chardev:res \
-		-kernel "$kernel" -initrd "$dir/initrd" \
-		-append "console=ttyS0 preempt=full panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 nmi_watchdog=0 lab.tier=$tier lab.filter=$LAB_FILTER" \
+		-kernel "$kernel" -initrd "$OUT/$tier/initrd" \
+		-append "console=ttyS0 preempt=full panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 nmi_watchdog=0 lab.tier=$tier lab.tests=$(echo $tests | tr ' ' ,)" \
 		>"$dir/qemu.log" 2>&1 || rc=$?
-	log "$tier L1 VM exited ($rc) after $((SECONDS - t0)) s"
+	log "$tier L1 VM for $boot tests exited ($rc) after $((SECONDS - t0)) s"
 	# The serial line turns \n into \r\n.
 	sed -i 's/\r$//' "$ktap" "$console"
 
@@ -456,28 +471,24 @@ run_l1() {
 	done <"$ktap"
 	if [ -z "$planned" ]; then
 		tail -n 40 "$console" | sed 's/^/# console: /'
-		record "not ok" "$tier: L1 VM booted and ran its plan" "no results; console: $console"
+		record "not ok" "$tier: L1 VM booted and ran its $boot tests" "no results; console: $console"
 	elif [ "$reported" -lt "$planned" ]; then
 		tail -n 40 "$console" | sed 's/^/# console: /'
-		# Name each test that never reported, in plan order as /init runs them.
-		for t in $(ls "$LAB"/tests/*.sh | sort); do
-			name=$(basename "$t" .sh)
-			name=${name#[0-9][0-9]-}
-			# shellcheck disable=SC2254
-			case "$name" in $LAB_FILTER) ;; *) continue ;; esac
+		# Name each test that never reported.
+		for name in $tests; do
 			grep -qE "^(not )?ok [0-9]+ $name( |\$)" "$ktap" ||
 				record "not ok" "$tier: $name" "no result: the VM died (panic or timeout), see $console"
 		done
 	fi
 	if [ -n "$planned" ] && ! grep -qx '# lab: done' "$ktap"; then
-		record "not ok" "$tier: L1 finished its run (kmemleak scan, power-off)" \
+		record "not ok" "$tier: L1 finished its $boot run (kmemleak scan, power-off)" \
 			"QEMU exit $rc; see $console"
 	fi
 	if grep -nE "$BAD_CONSOLE" "$console" >"$dir/console-bad.txt"; then
 		head -n 20 "$dir/console-bad.txt" | sed 's/^/# console: /'
-		record "not ok" "$tier: no kernel warning in the L1 or L2 console" "$console"
+		record "not ok" "$tier: no kernel warning in the console ($boot VM)" "$console"
 	else
-		record ok "$tier: no kernel warning in the L1 or L2 console"
+		record ok "$tier: no kernel warning in the console ($boot VM)"
 	fi
 }
 
@@ -499,16 +510,23 @@ summary() {
 	[ "$fail" -eq 0 ]
 }
 
+# Two boots per tier: single-threaded TCG for every test but the L2 ones,
+# multi-threaded TCG for the L2 ones (Documentation/testing.rst).
+run_boots() {
+	run_l1 "$1" "$2" main '!(l2-*)' single
+	run_l1 "$1" "$2" l2 'l2-*' multi
+}
+
 run_tier() {
 	local tier=$1
 	if [ "$tier" = stock ]; then
 		mk_l1_initramfs stock "$STOCK_MODROOT" "$KVER"
-		run_l1 stock "$STOCK_VMLINUZ"
+		run_boots stock "$STOCK_VMLINUZ"
 	else
 		build_debug_kernel
 		build_modules debug "$DEBUG_KDIR" || return 0
 		mk_l1_initramfs debug "$DEBUG_MODROOT" "$DEBUG_KVER"
-		run_l1 debug "$DEBUG_VMLINUZ"
+		run_boots debug "$DEBUG_VMLINUZ"
 	fi
 }
 
@@ -550,10 +568,10 @@ cmd_demo() {
 	build_selftests
 	mk_l2_initramfs
 	mk_l1_initramfs stock "$STOCK_MODROOT" "$KVER"
-	LAB_FILTER=${LAB_DEMO_FILTER:-*} run_l1 stock "$STOCK_VMLINUZ"
+	run_boots stock "$STOCK_VMLINUZ"
 	echo
-	echo "==== What each test did in the L1 VM (full logs: $OUT/stock/results.ktap)"
-	sed -n 's/^## //p' "$OUT/stock/results.ktap"
+	echo "==== What each test did in the L1 VMs (full logs: $OUT/stock/*/results.ktap)"
+	sed -n 's/^## //p' "$OUT"/stock/*/results.ktap
 	summary
 }
 
