@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "kselftest.h"
+#include "kvmext_test.h"
 #include "kvm_util.h"
 #include "processor.h"
 #include "test_util.h"
@@ -65,25 +66,12 @@ static void *vcpu_thread(void *arg)
 	uint64_t expect = 1;
 
 	while (!atomic_load(&stop)) {
-		vcpu_run(vcpu);
-		TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
-			    "unexpected exit reason %u (%s)",
-			    vcpu->run->exit_reason,
-			    exit_reason_str(vcpu->run->exit_reason));
-		switch (get_ucall(vcpu, &uc)) {
-		case UCALL_SYNC:
-			TEST_ASSERT(uc.args[1] == expect,
-				    "guest counter %lu, expected %lu",
-				    uc.args[1], expect);
-			expect++;
-			atomic_fetch_add(&iterations, 1);
-			break;
-		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT(uc);
-			break;
-		default:
-			TEST_FAIL("unexpected ucall %lu", uc.cmd);
-		}
+		TEST_ASSERT(kvmext_run_to_ucall(vcpu, &uc) == UCALL_SYNC,
+			    "the guest left its loop");
+		TEST_ASSERT(uc.args[1] == expect, "guest counter %lu, expected %lu",
+			    uc.args[1], expect);
+		expect++;
+		atomic_fetch_add(&iterations, 1);
 	}
 	return NULL;
 }

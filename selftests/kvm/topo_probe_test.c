@@ -16,6 +16,7 @@
 #include <kvmext/pv.h>
 
 #include "kselftest.h"
+#include "kvmext_test.h"
 #include "kvm_util.h"
 #include "processor.h"
 #include "test_util.h"
@@ -58,23 +59,7 @@ int main(int argc, char *argv[])
 	vm_init_descriptor_tables(vm);
 	vcpu_init_descriptor_tables(vcpu);
 
-	for (;;) {
-		vcpu_run(vcpu);
-		TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
-			    "unexpected exit reason %u (%s)",
-			    vcpu->run->exit_reason,
-			    exit_reason_str(vcpu->run->exit_reason));
-		switch (get_ucall(vcpu, &uc)) {
-		case UCALL_SYNC:
-			break;
-		case UCALL_DONE:
-			goto done;
-		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT(uc);
-			break;
-		default:
-			TEST_FAIL("unexpected ucall %lu", uc.cmd);
-		}
+	while (kvmext_run_to_ucall(vcpu, &uc) == UCALL_SYNC) {
 		stage = uc.args[1];
 		vec = uc.args[2];
 		val = uc.args[3];
@@ -109,7 +94,6 @@ int main(int argc, char *argv[])
 			TEST_FAIL("unknown stage %lu", stage);
 		}
 	}
-done:
 	kvm_vm_free(vm);
 	ksft_finished();
 }
