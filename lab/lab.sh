@@ -438,7 +438,7 @@ run_l1() {
 		-chardev file,id=con,path="$console" -serial chardev:con \
 		-chardev file,id=res,path="$ktap" -serial chardev:res \
 		-kernel "$kernel" -initrd "$OUT/$tier/initrd" \
-		-append "console=ttyS0 preempt=full panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 nmi_watchdog=0 lab.tier=$tier lab.tests=$(echo $tests | tr ' ' ,)" \
+		-append "console=ttyS0 preempt=full panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 nmi_watchdog=0 watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60 lab.tier=$tier lab.tests=$(echo $tests | tr ' ' ,)" \
 		>"$dir/qemu.log" 2>&1 || rc=$?
 	log "$tier L1 VM for $boot tests exited ($rc) after $((SECONDS - t0)) s"
 	# The serial line turns \n into \r\n.

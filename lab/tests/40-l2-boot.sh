@@ -14,7 +14,7 @@ done
 qemu-system-x86_64 -M microvm -enable-kvm -cpu "${L2_CPU:-host,-xsave}" -smp "${L2_SMP:-1}" -m 256M \
 	-nodefaults -no-user-config -display none -no-reboot -serial stdio \
 	-kernel /l2/vmlinuz -initrd /l2/initrd \
-	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 reboot=t" \
+	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60 reboot=t" \
 	</dev/null 2>&1 | tee /tmp/l2-console.log | sed 's/^/L2| /' >/dev/console
 # The serial line ends lines with \r\n.
 sed -i 's/\r$//' /tmp/l2-console.log
