@@ -35,29 +35,20 @@ arg() {
 	done
 }
 TIER=$(arg tier)
-# The tests to run, by name, comma-separated (lab/lab.sh chooses them).
-TESTS=",$(arg tests),"
+# The tests to run, by name, in plan order (lab/lab.sh chooses them).
+TESTS=$(arg tests | tr , ' ')
 export LAB_TIER="$TIER"
 
 exec 3>/dev/ttyS1
 ktap() { echo "$*" >&3; }
 
-tests=$(ls /lab/tests/*.sh | sort)
-n=0
-for t in $tests; do
-	name=$(basename "$t" .sh)
-	name=${name#[0-9][0-9]-}
-	case "$TESTS" in *",$name,"*) n=$((n + 1)) ;; esac
-done
-
+n=$(echo $TESTS | wc -w)
 ktap "KTAP version 1"
 ktap "# tier $TIER: kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs, tests on CPU 0"
 ktap "1..$n"
 i=0
-for t in $tests; do
-	name=$(basename "$t" .sh)
-	name=${name#[0-9][0-9]-}
-	case "$TESTS" in *",$name,"*) ;; *) continue ;; esac
+for name in $TESTS; do
+	t=$(ls /lab/tests/[0-9][0-9]-"$name".sh)
 	i=$((i + 1))
 	limit=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$t")
 	[ -n "$limit" ] || limit=300

@@ -28,8 +28,7 @@ LAB_FILTER=${LAB_FILTER:-*}
 # and nodes differ. 8 vCPUs (2 x 2 x 2) would separate cores from packages
 # too, but under multi-threaded TCG on 2 host cores they froze or reset the
 # L1 VM in some runs, on both kernels (Documentation/testing.rst).
-LAB_SMP_STOCK=${LAB_SMP:-sockets=2,cores=1,threads=2}
-LAB_SMP_DEBUG=${LAB_SMP:-sockets=2,cores=1,threads=2}
+LAB_SMP=${LAB_SMP:-sockets=2,cores=1,threads=2}
 LAB_MEM=${LAB_MEM:-6G}
 # QEMU -d items for the L1 VM, for debugging TCG itself (log in the run's dir).
 LAB_TCG_DEBUG=${LAB_TCG_DEBUG-}
@@ -413,11 +412,10 @@ run_l1() {
 	local tier=$1 kernel=$2 boot=$3 glob=$4 tcg=$5
 	local dir=$OUT/$tier/$boot planned reported t0=$SECONDS rc=0
 	local console=$dir/console.log ktap=$dir/results.ktap line name note
-	local ncpu=1 kv smp=$LAB_SMP_STOCK tests
+	local ncpu=1 kv smp=$LAB_SMP tests
 	tests=$(select_tests "$glob")
 	[ -n "$tests" ] || return 0
 	mkdir -p "$dir"
-	[ "$tier" = stock ] || smp=$LAB_SMP_DEBUG
 	# One NUMA node per socket: total CPUs from the -smp topology, halved.
 	for kv in ${smp//,/ }; do
 		ncpu=$((ncpu * ${kv#*=}))
