@@ -2,10 +2,12 @@
 /*
  * kvm-topo: discloses each guest's live vCPU topology through the kvmext
  * paravirtual interface (include/uapi/kvmext/pv.h) and takes its hints.
- * So far it serves discovery: MSR_KVMEXT_PROBE.
+ * msr.c serves the MSRs, disclose.c keeps the pages true, vm.c holds the
+ * per-VM state. Documentation/abi.rst is the guest's view.
  */
 #include <linux/debugfs.h>
 #include <linux/module.h>
+#include <linux/random.h>
 #include <linux/seq_file.h>
 #include <linux/utsname.h>
 
@@ -21,6 +23,10 @@ static struct dentry *topo_debugfs;
 static struct kvmext_hook topo_hooks[] = {
 	KVMEXT_REDIRECT("kvm_get_msr_common", topo_msr_is_ours, topo_get_msr),
 	KVMEXT_REDIRECT("kvm_set_msr_common", topo_msr_is_ours, topo_set_msr),
+	KVMEXT_KPROBE("record_steal_time", topo_steal_update_hook),
+	KVMEXT_KPROBE("kvm_vcpu_reset", topo_reset_hook),
+	KVMEXT_KPROBE("kvm_arch_vcpu_ioctl_set_mpstate", topo_reset_hook),
+	KVMEXT_KPROBE("kvm_arch_destroy_vm", topo_vm_destroy_hook),
 };
 
 static int topo_stats_show(struct seq_file *m, void *unused)
@@ -29,9 +35,30 @@ static int topo_stats_show(struct seq_file *m, void *unused)
 		   atomic64_read(&topo_stats.probe_reads));
 	seq_printf(m, "probe_writes_rejected %lld\n",
 		   atomic64_read(&topo_stats.probe_writes_rejected));
+	seq_printf(m, "attach_failed %lld\n",
+		   atomic64_read(&topo_stats.attach_failed));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(topo_stats);
+
+static int topo_vms_open_show(struct seq_file *m, void *unused)
+{
+	topo_vms_show(m);
+	return 0;
+}
+
+static int topo_vms_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, topo_vms_open_show, NULL);
+}
+
+static const struct file_operations topo_vms_fops = {
+	.owner = THIS_MODULE,
+	.open = topo_vms_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
 
 static void topo_debugfs_init(void)
 {
@@ -43,16 +70,26 @@ static void topo_debugfs_init(void)
 	topo_debugfs = debugfs_create_dir(KBUILD_MODNAME, kvm_debugfs_dir);
 	debugfs_create_file("stats", 0444, topo_debugfs, NULL,
 			    &topo_stats_fops);
+	debugfs_create_file("vms", 0444, topo_debugfs, NULL, &topo_vms_fops);
 }
 
 static int __init topo_init(void)
 {
 	int ret;
 
+	/* Non-zero, and different after a reload: see struct kvmext_topo_page. */
+	do {
+		topo_epoch = get_random_u64();
+	} while (topo_epoch == KVMEXT_TOPO_EPOCH_GONE);
+	topo_vm_init();
+	ret = topo_vm_alloc_wq();
+	if (ret)
+		return ret;
 	topo_debugfs_init();
 	ret = kvmext_hooks_install(topo_hooks, ARRAY_SIZE(topo_hooks));
 	if (ret) {
 		debugfs_remove(topo_debugfs);
+		topo_vm_exit();
 		return ret;
 	}
 	pr_info("serving kvmext ABI %d on kernel %s\n", KVMEXT_ABI_VERSION,
@@ -63,7 +100,16 @@ static int __init topo_init(void)
 static void __exit topo_exit(void)
 {
 	kvmext_hooks_remove(topo_hooks, ARRAY_SIZE(topo_hooks));
+	/*
+	 * Queued updates run before their vCPU's next guest entry, or when
+	 * its thread leaves the ioctl; none can be queued any more. Once
+	 * the count is zero, an RCU-tasks grace period covers the last
+	 * instructions of the work function after its decrement.
+	 */
+	wait_var_event(&topo_works_pending, !atomic_read(&topo_works_pending));
+	synchronize_rcu_tasks();
 	debugfs_remove(topo_debugfs);
+	topo_vm_exit();
 	pr_info("unloaded; guests now fault on the kvmext MSRs\n");
 }
 

@@ -26,12 +26,13 @@ bool topo_msr_is_ours(struct pt_regs *regs)
 	const struct msr_data *msr =
 		(const struct msr_data *)regs_get_kernel_argument(regs, 1);
 
-	return msr->index == MSR_KVMEXT_PROBE;
+	return msr->index >= MSR_KVMEXT_PROBE &&
+	       msr->index <= MSR_KVMEXT_TOPO_NOTIFY;
 }
 
 /**
  * topo_get_msr() - replaces kvm_get_msr_common() for this module's MSRs
- * @vcpu: the vCPU, unused by the probe
+ * @vcpu: the vCPU
  * @msr: index in, data out
  *
  * Must not sleep (see KVMEXT_REDIRECT).
@@ -40,8 +41,125 @@ bool topo_msr_is_ours(struct pt_regs *regs)
  */
 int topo_get_msr(struct kvm_vcpu *vcpu, struct msr_data *msr)
 {
-	msr->data = KVMEXT_PROBE_VALUE(0);
-	atomic64_inc(&topo_stats.probe_reads);
+	struct topo_vcpu *tv;
+
+	switch (msr->index) {
+	case MSR_KVMEXT_PROBE:
+		msr->data = KVMEXT_PROBE_VALUE(KVMEXT_TOPO_FEATURES);
+		atomic64_inc(&topo_stats.probe_reads);
+		return 0;
+	default:
+		rcu_read_lock();
+		tv = topo_vcpu_find(vcpu);
+		if (!tv)
+			msr->data = 0;
+		else if (msr->index == MSR_KVMEXT_TOPO_PAGE)
+			msr->data = READ_ONCE(tv->page_msr);
+		else
+			msr->data = READ_ONCE(tv->notify_msr);
+		rcu_read_unlock();
+		return 0;
+	}
+}
+
+/* Counted per VM even before any registration, hence the attach. */
+static int topo_reject(struct kvm_vcpu *vcpu, struct topo_vm *vm,
+		       enum topo_reject why)
+{
+	if (!vm)
+		vm = topo_vm_attach(vcpu->kvm);
+	if (vm)
+		atomic64_inc(&vm->stats.rejected[why]);
+	else
+		atomic64_inc(&topo_stats.attach_failed);
+	return 1;
+}
+
+/*
+ * The page must be whole, writable guest RAM: a memslot, not MMIO, not a
+ * read-only slot. A page-aligned address cannot cross into another slot.
+ */
+static bool topo_gpa_ok(struct kvm_vcpu *vcpu, u64 gpa)
+{
+	struct kvm_memory_slot *slot;
+
+	if (gpa >> vcpu->arch.maxphyaddr)
+		return false;
+	slot = gfn_to_memslot(vcpu->kvm, gpa_to_gfn(gpa));
+	return slot && !(slot->flags & KVM_MEM_READONLY) &&
+	       !kvm_is_error_hva(gfn_to_hva_memslot(slot, gpa_to_gfn(gpa)));
+}
+
+static int topo_set_page(struct kvm_vcpu *vcpu, u64 data)
+{
+	struct topo_vcpu *tv;
+	struct topo_vm *vm;
+
+	/*
+	 * vcpu->mutex is held, so neither can go away under this vCPU's
+	 * ioctl: the VM outlives its vCPUs' ioctls.
+	 */
+	rcu_read_lock();
+	vm = topo_vm_find(vcpu->kvm);
+	tv = vm ? xa_load(&vm->vcpus, vcpu->vcpu_idx) : NULL;
+	rcu_read_unlock();
+
+	if (!data) {
+		if (tv && READ_ONCE(tv->page_msr)) {
+			WRITE_ONCE(tv->page_msr, 0);
+			atomic64_inc(&vm->stats.unregistrations);
+		}
+		return 0;
+	}
+	if (!(data & KVMEXT_TOPO_PAGE_ENABLE) ||
+	    (data & KVMEXT_TOPO_PAGE_RESERVED))
+		return topo_reject(vcpu, vm, TOPO_REJECT_RESERVED);
+	if (!topo_gpa_ok(vcpu, data & PAGE_MASK))
+		return topo_reject(vcpu, vm, TOPO_REJECT_GPA);
+	if (vcpu->vcpu_id >= KVMEXT_TOPO_MAX_VCPU_IDS)
+		return topo_reject(vcpu, vm, TOPO_REJECT_VCPU_ID);
+
+	if (!vm)
+		vm = topo_vm_attach(vcpu->kvm);
+	tv = vm ? topo_vcpu_attach(vm, vcpu) : NULL;
+	if (!tv) {
+		atomic64_inc(&topo_stats.attach_failed);
+		return 1;
+	}
+	WRITE_ONCE(tv->page_msr, data);
+	atomic64_inc(&vm->stats.registrations);
+	/* Written before the guest runs again: see disclose.c. */
+	topo_mark_stale(tv);
+	return 0;
+}
+
+static int topo_set_notify(struct kvm_vcpu *vcpu, u64 data)
+{
+	struct topo_vcpu *tv;
+	struct topo_vm *vm;
+
+	rcu_read_lock();
+	vm = topo_vm_find(vcpu->kvm);
+	tv = vm ? xa_load(&vm->vcpus, vcpu->vcpu_idx) : NULL;
+	rcu_read_unlock();
+
+	if (data & ~(KVMEXT_TOPO_NOTIFY_VECTOR | KVMEXT_TOPO_NOTIFY_ENABLE))
+		return topo_reject(vcpu, vm, TOPO_REJECT_RESERVED);
+	if ((data & KVMEXT_TOPO_NOTIFY_ENABLE) &&
+	    ((data & KVMEXT_TOPO_NOTIFY_VECTOR) < 32 || !vcpu->arch.apic))
+		return topo_reject(vcpu, vm, TOPO_REJECT_VECTOR);
+	if (!data && !tv)
+		return 0;
+	if (!tv) {
+		if (!vm)
+			vm = topo_vm_attach(vcpu->kvm);
+		tv = vm ? topo_vcpu_attach(vm, vcpu) : NULL;
+		if (!tv) {
+			atomic64_inc(&topo_stats.attach_failed);
+			return 1;
+		}
+	}
+	WRITE_ONCE(tv->notify_msr, data);
 	return 0;
 }
 
@@ -50,13 +168,20 @@ int topo_get_msr(struct kvm_vcpu *vcpu, struct msr_data *msr)
  * @vcpu: the vCPU
  * @msr: index and data
  *
- * The probe MSR is read-only, for the guest and for host-initiated
- * (KVM_SET_MSRS) writes alike.
+ * The guest and the VMM (KVM_SET_MSRS) are held to the same rules. Every
+ * refusal changes nothing and is counted by reason.
  *
- * Return: 1, which KVM turns into #GP for a guest write.
+ * Return: 0 when accepted, 1 (#GP for a guest write) when refused.
  */
 int topo_set_msr(struct kvm_vcpu *vcpu, struct msr_data *msr)
 {
-	atomic64_inc(&topo_stats.probe_writes_rejected);
-	return 1;
+	switch (msr->index) {
+	case MSR_KVMEXT_TOPO_PAGE:
+		return topo_set_page(vcpu, msr->data);
+	case MSR_KVMEXT_TOPO_NOTIFY:
+		return topo_set_notify(vcpu, msr->data);
+	default:
+		atomic64_inc(&topo_stats.probe_writes_rejected);
+		return 1;
+	}
 }

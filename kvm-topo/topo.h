@@ -3,22 +3,163 @@
 #define KVM_TOPO_H
 
 #include <linux/atomic.h>
+#include <linux/kprobes.h>
 #include <linux/kvm_host.h>
+#include <linux/task_work.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+#include <linux/seq_file.h>
+
+#include <kvmext/pv.h>
+
+/* What this host serves, in MSR_KVMEXT_PROBE and every page. */
+#define KVMEXT_TOPO_FEATURES	KVMEXT_FEATURE_TOPO
 
 /**
  * struct topo_stats - module-wide counters, read-only in debugfs
  * @probe_reads: reads of MSR_KVMEXT_PROBE, by guests or their VMM
  * @probe_writes_rejected: writes to MSR_KVMEXT_PROBE, answered with #GP
+ * @attach_failed: registrations refused because no memory was available
  */
 struct topo_stats {
 	atomic64_t probe_reads;
 	atomic64_t probe_writes_rejected;
+	atomic64_t attach_failed;
 };
 
 extern struct topo_stats topo_stats;
 
+/* Why a guest's MSR write was refused (#GP), counted per VM. */
+enum topo_reject {
+	TOPO_REJECT_RESERVED,	/* reserved bit set */
+	TOPO_REJECT_GPA,	/* not page-aligned writable guest RAM */
+	TOPO_REJECT_VECTOR,	/* vector below 32, or no in-kernel APIC */
+	TOPO_REJECT_VCPU_ID,	/* id beyond KVMEXT_TOPO_MAX_VCPU_IDS */
+	TOPO_REJECT_NR,
+};
+
+/**
+ * struct topo_vm_stats - per-VM counters, read-only in debugfs
+ * @registrations: accepted writes of MSR_KVMEXT_TOPO_PAGE with enable set
+ * @unregistrations: by the guest writing 0
+ * @resets: registrations dropped because the vCPU was reset
+ * @rejected: refused MSR writes, by reason
+ * @updates: page writes
+ * @write_failed: page writes that failed (memslot gone under the page)
+ * @notifications: interrupts sent
+ * @notify_held: interrupts held back by the acknowledgement or the
+ *	rate limit
+ * @migrations: times a vCPU thread was found on a new physical CPU
+ */
+struct topo_vm_stats {
+	atomic64_t registrations;
+	atomic64_t unregistrations;
+	atomic64_t resets;
+	atomic64_t rejected[TOPO_REJECT_NR];
+	atomic64_t updates;
+	atomic64_t write_failed;
+	atomic64_t notifications;
+	atomic64_t notify_held;
+	atomic64_t migrations;
+};
+
+/**
+ * struct topo_vcpu - kvm-topo's state for one registered-at-least-once vCPU
+ * @vm: the VM
+ * @vcpu: the vCPU
+ * @page_msr: MSR_KVMEXT_TOPO_PAGE as accepted; 0 when unregistered
+ * @notify_msr: MSR_KVMEXT_TOPO_NOTIFY as accepted
+ * @flags: TOPO_VCPU_* bits
+ * @work: the page update, queued on the vCPU's own thread
+ * @generation: last generation written to the page (even)
+ * @notified_gen: generation the last interrupt announced, 0 for none
+ * @last_write_ns: when the page was last written
+ * @last_notify_ns: when the last interrupt was sent
+ * @notify_try_ns: when an interrupt was last considered
+ * @cap_stamp_ns: start of the capacity window
+ * @cap_runtime: the thread's run time at @cap_stamp_ns
+ * @cap_delay: the thread's run-queue wait at @cap_stamp_ns
+ * @capacity: last capacity published
+ * @page: what the host last wrote; @page.ack is never trusted from here
+ * @next: scratch for the smt, llc and node masks being computed
+ *
+ * Only the vCPU's own thread, while it has the vCPU loaded, writes the
+ * page, so page writes need no lock. Other threads only set @flags bits
+ * and kick the vCPU.
+ */
+struct topo_vcpu {
+	struct topo_vm *vm;
+	struct kvm_vcpu *vcpu;
+	u64 page_msr;
+	u64 notify_msr;
+	unsigned long flags;
+	struct callback_head work;
+	u32 generation;
+	u32 notified_gen;
+	u64 last_write_ns;
+	u64 last_notify_ns;
+	u64 notify_try_ns;
+	u64 cap_stamp_ns;
+	u64 cap_runtime;
+	u64 cap_delay;
+	u32 capacity;
+	struct kvmext_topo_page page;
+	u64 next[3][KVMEXT_TOPO_MASK_WORDS];
+};
+
+/* struct topo_vcpu.flags */
+enum {
+	TOPO_VCPU_STALE,	/* the page no longer matches the topology */
+	TOPO_VCPU_QUEUED,	/* @work is queued on the vCPU's thread */
+	TOPO_VCPU_NOTIFY,	/* masks changed since the last interrupt */
+};
+
+/**
+ * struct topo_vm - kvm-topo's state for a VM in which a vCPU registered
+ * @hnode: in the table of VMs, keyed by @kvm
+ * @kvm: the VM; the entry lives until kvm_arch_destroy_vm()
+ * @vcpus: struct topo_vcpu by vcpu_idx, for vCPUs that registered
+ * @last_cpu: physical CPU each vCPU (by vcpu_idx) last ran on, -1 if none
+ * @stats: per-VM counters
+ * @free_work: frees the entry an RCU grace period after destruction
+ */
+struct topo_vm {
+	struct hlist_node hnode;
+	struct kvm *kvm;
+	struct xarray vcpus;
+	int last_cpu[KVM_MAX_VCPUS];
+	struct topo_vm_stats stats;
+	struct rcu_work free_work;
+};
+
+/* msr.c */
 bool topo_msr_is_ours(struct pt_regs *regs);
 int topo_get_msr(struct kvm_vcpu *vcpu, struct msr_data *msr);
 int topo_set_msr(struct kvm_vcpu *vcpu, struct msr_data *msr);
+
+/* vm.c */
+struct topo_vm *topo_vm_find(struct kvm *kvm);
+struct topo_vm *topo_vm_attach(struct kvm *kvm);
+struct topo_vcpu *topo_vcpu_find(struct kvm_vcpu *vcpu);
+struct topo_vcpu *topo_vcpu_attach(struct topo_vm *vm, struct kvm_vcpu *vcpu);
+int topo_vm_destroy_hook(struct kprobe *p, struct pt_regs *regs);
+int topo_reset_hook(struct kprobe *p, struct pt_regs *regs);
+void topo_vm_init(void);
+int topo_vm_alloc_wq(void);
+void topo_vm_exit(void);
+void topo_vms_show(struct seq_file *m);
+
+/* disclose.c */
+extern u64 topo_epoch;
+extern atomic_t topo_works_pending;
+extern unsigned int notify_interval_ms;
+int topo_steal_update_hook(struct kprobe *p, struct pt_regs *regs);
+void topo_mark_stale(struct topo_vcpu *tv);
+void topo_add_vcpu(u64 masks[3][KVMEXT_TOPO_MASK_WORDS], int self_cpu,
+		   int cpu, u32 id);
+u32 topo_capacity(u64 ran, u64 waited, u32 prev);
+bool topo_notify_due(u32 acked, u32 notified_gen, u64 since_last_ns,
+		     u64 interval_ns);
+void topo_mark_gone(struct topo_vcpu *tv);
 
 #endif /* KVM_TOPO_H */

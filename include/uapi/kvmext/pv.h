@@ -40,9 +40,8 @@
 /*
  * Feature bits, in the low 16 bits of MSR_KVMEXT_PROBE: each names an
  * interface the host serves now. A guest uses only those that are set.
- * None is defined yet: the topology registration and hint interface
- * arrive with their implementation.
  */
+#define KVMEXT_FEATURE_TOPO		(1ULL << 0)	/* topology page */
 
 #define KVMEXT_PROBE_VALUE(features)					\
 	(((__u64)KVMEXT_PROBE_MAGIC << KVMEXT_PROBE_MAGIC_SHIFT) |	\
@@ -54,5 +53,88 @@
 #define KVMEXT_PROBE_VERSION(v)						\
 	(((v) >> KVMEXT_PROBE_VERSION_SHIFT) & KVMEXT_PROBE_VERSION_MASK)
 #define KVMEXT_PROBE_FEATURES(v)	((v) & KVMEXT_PROBE_FEATURES_MASK)
+
+/*
+ * Topology disclosure, per vCPU (KVMEXT_FEATURE_TOPO).
+ *
+ * MSR_KVMEXT_TOPO_PAGE: the guest-physical address of this vCPU's
+ * struct kvmext_topo_page, 4 KiB aligned, in writable guest RAM, ORed with
+ * KVMEXT_TOPO_PAGE_ENABLE. Writing 0 unregisters; any other value with the
+ * enable bit clear, a set reserved bit, or an address outside writable
+ * RAM raises #GP and changes nothing. vCPU reset (INIT, RESET, or the VMM
+ * setting the vCPU's MP state) unregisters, like KVM's own PV MSRs.
+ */
+#define MSR_KVMEXT_TOPO_PAGE		0x4b565801
+#define KVMEXT_TOPO_PAGE_ENABLE		(1ULL << 0)
+#define KVMEXT_TOPO_PAGE_RESERVED	0xffeULL
+
+/*
+ * MSR_KVMEXT_TOPO_NOTIFY: bits 7:0 the vector (32-255), bit 8 enables an
+ * interrupt on this vCPU when its disclosure changes. One interrupt per
+ * change the guest has not acknowledged (struct kvmext_topo_page.ack), and
+ * at most one per kvm-topo's notify_interval_ms.
+ */
+#define MSR_KVMEXT_TOPO_NOTIFY		0x4b565802
+#define KVMEXT_TOPO_NOTIFY_VECTOR	0xffULL
+#define KVMEXT_TOPO_NOTIFY_ENABLE	(1ULL << 8)
+
+#define KVMEXT_TOPO_MAGIC		0x4b565854	/* "KVXT" */
+
+/* Masks cover vCPU ids 0..KVMEXT_TOPO_MAX_VCPU_IDS-1 (KVM's 6.1 maximum). */
+#define KVMEXT_TOPO_MAX_VCPU_IDS	4096
+#define KVMEXT_TOPO_MASK_WORDS		(KVMEXT_TOPO_MAX_VCPU_IDS / 64)
+
+/* epoch value once the host module has gone: the page is no longer kept. */
+#define KVMEXT_TOPO_EPOCH_GONE		0
+
+/* Scale of struct kvmext_topo_page.capacity: a whole physical CPU. */
+#define KVMEXT_TOPO_CAPACITY_SCALE	1024
+
+/**
+ * struct kvmext_topo_page - one vCPU's view of the VM's current topology
+ * @magic: KVMEXT_TOPO_MAGIC once the host has written the page
+ * @version: KVMEXT_ABI_VERSION
+ * @size: bytes of this structure the host writes
+ * @features: KVMEXT_FEATURE_* the host serves, as in MSR_KVMEXT_PROBE
+ * @generation: odd while the host writes the page; a reader copies what it
+ *	needs between two reads of an equal, even generation and retries
+ *	otherwise
+ * @epoch: non-zero while the host module keeps the page, different after
+ *	each host module load; KVMEXT_TOPO_EPOCH_GONE once it has unloaded
+ * @vcpu_id: this vCPU's id (its initial APIC ID under QEMU): its own bit
+ *	in the masks
+ * @capacity: the share of a physical CPU this vCPU got over the host's
+ *	recent window, out of KVMEXT_TOPO_CAPACITY_SCALE
+ * @nr_ids: bits of the masks that can be set: the highest vCPU id of the
+ *	VM plus one
+ * @ack: written by the guest only: the generation it has acted on; the
+ *	host sends the next interrupt only once this reaches the generation
+ *	it last notified
+ * @reserved: zero
+ * @smt: bit n set when vCPU id n runs on the same physical core
+ * @llc: bit n set when vCPU id n runs in the same package (last-level
+ *	cache domain)
+ * @node: bit n set when vCPU id n runs in the same host NUMA node
+ *
+ * Bits are set only for the VM's own vCPUs that have run, and always for
+ * the vCPU itself. Host CPU numbers and other VMs never appear. The host
+ * writes every field except @ack; the guest writes only @ack.
+ */
+struct kvmext_topo_page {
+	__u32 magic;
+	__u16 version;
+	__u16 size;
+	__u32 features;
+	__u32 generation;
+	__u64 epoch;
+	__u32 vcpu_id;
+	__u32 capacity;
+	__u32 nr_ids;
+	__u32 ack;
+	__u32 reserved[6];
+	__u64 smt[KVMEXT_TOPO_MASK_WORDS];
+	__u64 llc[KVMEXT_TOPO_MASK_WORDS];
+	__u64 node[KVMEXT_TOPO_MASK_WORDS];
+};
 
 #endif /* _UAPI_KVMEXT_PV_H */

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-VM and per-vCPU state of kvm-topo, and its lifecycle.
+ *
+ * A VM gets state the first time one of its vCPUs registers a topology
+ * page, so VMs that never use the interface cost one table lookup per
+ * vCPU sched-in and nothing else. The state lives until KVM destroys the
+ * VM, and is freed an RCU grace period later because the hooks look it up
+ * under RCU.
+ */
+#include <linux/hashtable.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+
+#include "topo.h"
+
+static DEFINE_HASHTABLE(topo_vms, 6);
+static DEFINE_SPINLOCK(topo_vms_lock);
+static struct workqueue_struct *topo_free_wq;
+
+/**
+ * topo_vm_find() - kvm-topo's state for a VM
+ * @kvm: the VM
+ *
+ * Context: RCU read side (hooks run with preemption disabled).
+ * Return: the state, or NULL when no vCPU of the VM has registered.
+ */
+struct topo_vm *topo_vm_find(struct kvm *kvm)
+{
+	struct topo_vm *vm;
+
+	hash_for_each_possible_rcu(topo_vms, vm, hnode, (unsigned long)kvm)
+		if (vm->kvm == kvm)
+			return vm;
+	return NULL;
+}
+
+/**
+ * topo_vcpu_find() - kvm-topo's state for a vCPU
+ * @vcpu: the vCPU
+ *
+ * Context: RCU read side.
+ * Return: the state, or NULL when the vCPU never registered.
+ */
+struct topo_vcpu *topo_vcpu_find(struct kvm_vcpu *vcpu)
+{
+	struct topo_vm *vm = topo_vm_find(vcpu->kvm);
+
+	return vm ? xa_load(&vm->vcpus, vcpu->vcpu_idx) : NULL;
+}
+
+static void topo_vm_free(struct work_struct *work)
+{
+	struct topo_vm *vm = container_of(to_rcu_work(work), struct topo_vm,
+					  free_work);
+	struct topo_vcpu *tv;
+	unsigned long idx;
+
+	xa_for_each(&vm->vcpus, idx, tv)
+		kfree(tv);
+	xa_destroy(&vm->vcpus);
+	kfree(vm);
+}
+
+/**
+ * topo_vm_attach() - find or create kvm-topo's state for a VM
+ * @kvm: the VM
+ *
+ * Called from the MSR write handler, which must not sleep.
+ *
+ * Context: any; allocates with GFP_NOWAIT.
+ * Return: the state, or NULL when out of memory.
+ */
+struct topo_vm *topo_vm_attach(struct kvm *kvm)
+{
+	struct topo_vm *vm, *old;
+	struct kvm_vcpu *v;
+	unsigned long i;
+
+	rcu_read_lock();
+	vm = topo_vm_find(kvm);
+	rcu_read_unlock();
+	if (vm)
+		return vm;
+
+	vm = kzalloc(sizeof(*vm), GFP_NOWAIT | __GFP_NOWARN);
+	if (!vm)
+		return NULL;
+	vm->kvm = kvm;
+	xa_init(&vm->vcpus);
+	INIT_RCU_WORK(&vm->free_work, topo_vm_free);
+	for (i = 0; i < KVM_MAX_VCPUS; i++)
+		vm->last_cpu[i] = -1;
+	/* vCPUs that already ran count from where they last ran. */
+	kvm_for_each_vcpu(i, v, kvm)
+		vm->last_cpu[v->vcpu_idx] = READ_ONCE(v->cpu);
+
+	spin_lock(&topo_vms_lock);
+	old = topo_vm_find(kvm);
+	if (!old)
+		hash_add_rcu(topo_vms, &vm->hnode, (unsigned long)kvm);
+	spin_unlock(&topo_vms_lock);
+	if (old) {
+		xa_destroy(&vm->vcpus);
+		kfree(vm);
+		vm = old;
+	}
+	return vm;
+}
+
+/**
+ * topo_vcpu_attach() - find or create kvm-topo's state for a vCPU
+ * @vm: its VM's state
+ * @vcpu: the vCPU
+ *
+ * Context: the vCPU's ioctl (vcpu->mutex held), so never concurrently for
+ * one vCPU; allocates with GFP_NOWAIT.
+ * Return: the state, or NULL when out of memory.
+ */
+struct topo_vcpu *topo_vcpu_attach(struct topo_vm *vm, struct kvm_vcpu *vcpu)
+{
+	struct topo_vcpu *tv = xa_load(&vm->vcpus, vcpu->vcpu_idx);
+
+	if (tv)
+		return tv;
+	tv = kzalloc(sizeof(*tv), GFP_NOWAIT | __GFP_NOWARN);
+	if (!tv)
+		return NULL;
+	tv->vm = vm;
+	tv->vcpu = vcpu;
+	tv->capacity = KVMEXT_TOPO_CAPACITY_SCALE;
+	if (xa_err(xa_store(&vm->vcpus, vcpu->vcpu_idx, tv,
+			    GFP_NOWAIT | __GFP_NOWARN))) {
+		kfree(tv);
+		return NULL;
+	}
+	return tv;
+}
+
+/**
+ * topo_vm_destroy_hook() - kprobe on kvm_arch_destroy_vm()
+ * @p: the kprobe
+ * @regs: registers at entry; the first argument is the VM
+ *
+ * By then no vCPU runs and no update is queued (a queued update holds a
+ * reference on the VM), so the state only has to leave the table and be
+ * freed once no hook can still be looking at it.
+ *
+ * Return: 0, to let the function run.
+ */
+int topo_vm_destroy_hook(struct kprobe *p, struct pt_regs *regs)
+{
+	struct kvm *kvm = (struct kvm *)regs_get_kernel_argument(regs, 0);
+	struct topo_vm *vm;
+
+	spin_lock(&topo_vms_lock);
+	vm = topo_vm_find(kvm);
+	if (vm)
+		hash_del_rcu(&vm->hnode);
+	spin_unlock(&topo_vms_lock);
+	if (vm)
+		queue_rcu_work(topo_free_wq, &vm->free_work);
+	return 0;
+}
+
+/**
+ * topo_reset_hook() - kprobe on kvm_vcpu_reset() and on
+ *	kvm_arch_vcpu_ioctl_set_mpstate()
+ * @p: the kprobe
+ * @regs: registers at entry; the first argument is the vCPU
+ *
+ * KVM drops its own PV MSRs on INIT and RESET; a VMM resetting a vCPU
+ * sets its MP state. The registration goes in both cases, so that the
+ * host never writes into memory that a rebooted guest has reused.
+ *
+ * Return: 0, to let the function run.
+ */
+int topo_reset_hook(struct kprobe *p, struct pt_regs *regs)
+{
+	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)regs_get_kernel_argument(regs, 0);
+	struct topo_vcpu *tv;
+
+	rcu_read_lock();
+	tv = topo_vcpu_find(vcpu);
+	if (tv && (READ_ONCE(tv->page_msr) || READ_ONCE(tv->notify_msr))) {
+		if (READ_ONCE(tv->page_msr))
+			atomic64_inc(&tv->vm->stats.resets);
+		WRITE_ONCE(tv->page_msr, 0);
+		WRITE_ONCE(tv->notify_msr, 0);
+	}
+	rcu_read_unlock();
+	return 0;
+}
+
+static const char *const topo_reject_name[TOPO_REJECT_NR] = {
+	[TOPO_REJECT_RESERVED] = "reserved_bits",
+	[TOPO_REJECT_GPA] = "bad_gpa",
+	[TOPO_REJECT_VECTOR] = "bad_vector",
+	[TOPO_REJECT_VCPU_ID] = "vcpu_id_too_large",
+};
+
+/**
+ * topo_vms_show() - print every VM's counters, one block per VM
+ * @m: the debugfs file
+ *
+ * VMs are named as in KVM's statistics (kvm-<VMM pid>).
+ */
+void topo_vms_show(struct seq_file *m)
+{
+	struct topo_vcpu *tv;
+	struct topo_vm *vm;
+	unsigned long idx;
+	int bkt, i, regd;
+
+	rcu_read_lock();
+	hash_for_each_rcu(topo_vms, bkt, vm, hnode) {
+		struct topo_vm_stats *s = &vm->stats;
+
+		regd = 0;
+		xa_for_each(&vm->vcpus, idx, tv)
+			regd += !!READ_ONCE(tv->page_msr);
+		seq_printf(m, "vm %s\n", vm->kvm->stats_id);
+		seq_printf(m, "registered_vcpus %d\n", regd);
+		seq_printf(m, "registrations %lld\n", atomic64_read(&s->registrations));
+		seq_printf(m, "unregistrations %lld\n", atomic64_read(&s->unregistrations));
+		seq_printf(m, "resets %lld\n", atomic64_read(&s->resets));
+		for (i = 0; i < TOPO_REJECT_NR; i++)
+			seq_printf(m, "rejected_%s %lld\n", topo_reject_name[i],
+				   atomic64_read(&s->rejected[i]));
+		seq_printf(m, "updates %lld\n", atomic64_read(&s->updates));
+		seq_printf(m, "write_failed %lld\n", atomic64_read(&s->write_failed));
+		seq_printf(m, "notifications %lld\n", atomic64_read(&s->notifications));
+		seq_printf(m, "notify_held %lld\n", atomic64_read(&s->notify_held));
+		seq_printf(m, "migrations %lld\n", atomic64_read(&s->migrations));
+	}
+	rcu_read_unlock();
+}
+
+void topo_vm_init(void)
+{
+	hash_init(topo_vms);
+}
+
+/**
+ * topo_vm_alloc_wq() - create the workqueue that frees VM state
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int topo_vm_alloc_wq(void)
+{
+	topo_free_wq = alloc_workqueue("kvm_topo_free", 0, 0);
+	return topo_free_wq ? 0 : -ENOMEM;
+}
+
+/**
+ * topo_vm_exit() - at unload, after every hook is gone: tell each
+ *	registered guest the host has left, then free all state
+ */
+void topo_vm_exit(void)
+{
+	struct hlist_node *tmp;
+	struct topo_vcpu *tv;
+	struct topo_vm *vm;
+	unsigned long idx;
+	int bkt;
+
+	spin_lock(&topo_vms_lock);
+	hash_for_each_safe(topo_vms, bkt, tmp, vm, hnode) {
+		hash_del_rcu(&vm->hnode);
+		if (!kvm_get_kvm_safe(vm->kvm)) {
+			/* Destroyed after its hook went: nothing to tell. */
+			queue_rcu_work(topo_free_wq, &vm->free_work);
+			continue;
+		}
+		spin_unlock(&topo_vms_lock);
+		xa_for_each(&vm->vcpus, idx, tv)
+			if (READ_ONCE(tv->page_msr))
+				topo_mark_gone(tv);
+		kvm_put_kvm(vm->kvm);
+		queue_rcu_work(topo_free_wq, &vm->free_work);
+		spin_lock(&topo_vms_lock);
+	}
+	spin_unlock(&topo_vms_lock);
+	/* Entries of VMs destroyed meanwhile were queued by the hook. */
+	rcu_barrier();
+	destroy_workqueue(topo_free_wq);
+}
