@@ -47,98 +47,6 @@ module_param(capacity_window_ms, uint, 0444);
 MODULE_PARM_DESC(capacity_window_ms,
 		 "Window over which a vCPU's capacity is measured and republished (default 100)");
 
-enum {
-	TOPO_REL_SMT = 1 << 0,
-	TOPO_REL_LLC = 1 << 1,
-	TOPO_REL_NODE = 1 << 2,
-};
-
-/**
- * topo_relation() - how two physical CPUs relate
- * @a: a CPU, or -1 for a vCPU that has not run yet
- * @b: another
- *
- * The LLC level is the package: the kernel does not export the LLC mask
- * (cpu_llc_shared_map), and on the x86 hosts KVM runs on the package is
- * the LLC domain except on AMD parts with several CCXs per package.
- *
- * Return: TOPO_REL_* bits; 0 when either CPU is unknown.
- */
-static unsigned int topo_relation(int a, int b)
-{
-	unsigned int rel = 0;
-
-	if (a < 0 || b < 0)
-		return 0;
-	if (cpumask_test_cpu(b, topology_sibling_cpumask(a)))
-		rel |= TOPO_REL_SMT;
-	if (cpumask_test_cpu(b, topology_core_cpumask(a)))
-		rel |= TOPO_REL_LLC;
-	if (cpu_to_node(a) == cpu_to_node(b))
-		rel |= TOPO_REL_NODE;
-	return rel;
-}
-
-/**
- * topo_add_vcpu() - add one vCPU to a page's masks
- * @masks: the smt, llc and node masks being built, in that order
- * @self_cpu: the CPU the page's own vCPU runs on
- * @cpu: the CPU the vCPU being added last ran on, -1 if it has not run
- * @id: the vCPU's id, below KVMEXT_TOPO_MAX_VCPU_IDS
- */
-void topo_add_vcpu(u64 masks[3][KVMEXT_TOPO_MASK_WORDS], int self_cpu,
-		   int cpu, u32 id)
-{
-	unsigned int rel = topo_relation(self_cpu, cpu);
-
-	if (id >= KVMEXT_TOPO_MAX_VCPU_IDS)
-		return;
-	if (rel & TOPO_REL_SMT)
-		masks[0][id / 64] |= 1ULL << (id % 64);
-	if (rel & TOPO_REL_LLC)
-		masks[1][id / 64] |= 1ULL << (id % 64);
-	if (rel & TOPO_REL_NODE)
-		masks[2][id / 64] |= 1ULL << (id % 64);
-}
-
-/**
- * topo_capacity() - share of a CPU a thread got while it wanted one
- * @ran: nanoseconds it ran in the window
- * @waited: nanoseconds it waited on a run queue in the window
- * @prev: the previous value, kept when the thread neither ran nor waited
- *
- * Return: out of KVMEXT_TOPO_CAPACITY_SCALE.
- */
-u32 topo_capacity(u64 ran, u64 waited, u32 prev)
-{
-	if (!ran && !waited)
-		return prev;
-	return div64_u64(ran * KVMEXT_TOPO_CAPACITY_SCALE,
-			 ran + waited);
-}
-
-/**
- * topo_notify_due() - whether to interrupt the guest now
- * @acked: the page's ack field
- * @notified_gen: generation of the last interrupt, 0 for none
- * @since_last_ns: time since the last interrupt
- * @interval_ns: the minimum time between two
- *
- * An interrupt goes out only when the guest has acknowledged the previous
- * one and the interval has passed, so a vCPU thread bouncing between CPUs
- * costs the guest at most one interrupt per interval, and none while it
- * has not caught up.
- *
- * Return: true to send.
- */
-bool topo_notify_due(u32 acked, u32 notified_gen, u64 since_last_ns,
-		     u64 interval_ns)
-{
-	if (notified_gen && (s32)(acked - notified_gen) < 0)
-		return false;
-	return !notified_gen || since_last_ns >= interval_ns;
-}
-
 static bool topo_write(struct kvm_vcpu *vcpu, gpa_t gpa, size_t off,
 		       const void *src, size_t len)
 {
@@ -280,8 +188,14 @@ static void topo_update_work(struct callback_head *cb)
 	 * thread; then the vCPU is not loaded, guest memory must not be
 	 * written, and the page stays stale until the next KVM_RUN.
 	 */
-	if (kvm_get_running_vcpu() == tv->vcpu && READ_ONCE(tv->page_msr))
-		topo_update(tv);
+	if (kvm_get_running_vcpu() == tv->vcpu) {
+		if (READ_ONCE(tv->page_msr))
+			topo_update(tv);
+		if (test_and_clear_bit(TOPO_VCPU_HINT, &tv->flags)) {
+			clear_bit(TOPO_VCPU_HINT_HELD, &tv->flags);
+			topo_hint_apply(tv);
+		}
+	}
 	kvm_put_kvm(kvm);
 	/* Last: module unload waits for this count, then RCU tasks. */
 	if (atomic_dec_and_test(&topo_works_pending))
@@ -359,15 +273,22 @@ int topo_steal_update_hook(struct kprobe *p, struct pt_regs *regs)
 		if (tv)
 			set_bit(TOPO_VCPU_STALE, &tv->flags);
 	}
-	if (!tv || !READ_ONCE(tv->page_msr))
+	if (!tv)
 		goto out;
 	now = ktime_get_ns();
-	if (test_bit(TOPO_VCPU_STALE, &tv->flags) ||
-	    now - tv->last_write_ns >= (u64)capacity_window_ms * NSEC_PER_MSEC ||
-	    (test_bit(TOPO_VCPU_NOTIFY, &tv->flags) &&
-	     (READ_ONCE(tv->notify_msr) & KVMEXT_TOPO_NOTIFY_ENABLE) &&
-	     now - tv->notify_try_ns >= interval))
+	if (READ_ONCE(tv->page_msr) &&
+	    (test_bit(TOPO_VCPU_STALE, &tv->flags) ||
+	     now - tv->last_write_ns >= (u64)capacity_window_ms * NSEC_PER_MSEC ||
+	     (test_bit(TOPO_VCPU_NOTIFY, &tv->flags) &&
+	      (READ_ONCE(tv->notify_msr) & KVMEXT_TOPO_NOTIFY_ENABLE) &&
+	      now - tv->notify_try_ns >= interval)))
 		topo_queue(tv);
+	if (test_bit(TOPO_VCPU_HINT, &tv->flags)) {
+		if (topo_hint_due(tv, now))
+			topo_queue(tv);
+		else if (!test_and_set_bit(TOPO_VCPU_HINT_HELD, &tv->flags))
+			atomic64_inc(&vm->stats.hints_deferred);
+	}
 out:
 	rcu_read_unlock();
 	return 0;

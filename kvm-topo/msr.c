@@ -27,7 +27,7 @@ bool topo_msr_is_ours(struct pt_regs *regs)
 		(const struct msr_data *)regs_get_kernel_argument(regs, 1);
 
 	return msr->index >= MSR_KVMEXT_PROBE &&
-	       msr->index <= MSR_KVMEXT_TOPO_NOTIFY;
+	       msr->index <= MSR_KVMEXT_HINT;
 }
 
 /**
@@ -55,8 +55,10 @@ int topo_get_msr(struct kvm_vcpu *vcpu, struct msr_data *msr)
 			msr->data = 0;
 		else if (msr->index == MSR_KVMEXT_TOPO_PAGE)
 			msr->data = READ_ONCE(tv->page_msr);
-		else
+		else if (msr->index == MSR_KVMEXT_TOPO_NOTIFY)
 			msr->data = READ_ONCE(tv->notify_msr);
+		else
+			msr->data = READ_ONCE(tv->hint_msr);
 		rcu_read_unlock();
 		return 0;
 	}
@@ -163,6 +165,35 @@ static int topo_set_notify(struct kvm_vcpu *vcpu, u64 data)
 	return 0;
 }
 
+static int topo_set_hint(struct kvm_vcpu *vcpu, u64 data)
+{
+	struct topo_vcpu *tv;
+	struct topo_vm *vm;
+
+	rcu_read_lock();
+	vm = topo_vm_find(vcpu->kvm);
+	tv = vm ? xa_load(&vm->vcpus, vcpu->vcpu_idx) : NULL;
+	rcu_read_unlock();
+
+	if (!topo_hint_valid(data))
+		return topo_reject(vcpu, vm, TOPO_REJECT_RESERVED);
+	if (!tv) {
+		if (!vm)
+			vm = topo_vm_attach(vcpu->kvm);
+		tv = vm ? topo_vcpu_attach(vm, vcpu) : NULL;
+		if (!tv) {
+			atomic64_inc(&topo_stats.attach_failed);
+			return 1;
+		}
+	}
+	WRITE_ONCE(tv->hint_msr, data);
+	atomic64_inc(&vm->stats.hints);
+	set_bit(TOPO_VCPU_HINT, &tv->flags);
+	/* Applied from the update work, before or soon after the next entry. */
+	kvm_make_request(KVM_REQ_STEAL_UPDATE, vcpu);
+	return 0;
+}
+
 /**
  * topo_set_msr() - replaces kvm_set_msr_common() for this module's MSRs
  * @vcpu: the vCPU
@@ -180,6 +211,8 @@ int topo_set_msr(struct kvm_vcpu *vcpu, struct msr_data *msr)
 		return topo_set_page(vcpu, msr->data);
 	case MSR_KVMEXT_TOPO_NOTIFY:
 		return topo_set_notify(vcpu, msr->data);
+	case MSR_KVMEXT_HINT:
+		return topo_set_hint(vcpu, msr->data);
 	default:
 		atomic64_inc(&topo_stats.probe_writes_rejected);
 		return 1;

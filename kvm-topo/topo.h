@@ -13,7 +13,7 @@
 #include <kvmext/pv.h>
 
 /* What this host serves, in MSR_KVMEXT_PROBE and every page. */
-#define KVMEXT_TOPO_FEATURES	KVMEXT_FEATURE_TOPO
+#define KVMEXT_TOPO_FEATURES	(KVMEXT_FEATURE_TOPO | KVMEXT_FEATURE_HINTS)
 
 /**
  * struct topo_stats - module-wide counters, read-only in debugfs
@@ -50,6 +50,14 @@ enum topo_reject {
  * @notify_held: interrupts held back by the acknowledgement or the
  *	rate limit
  * @migrations: times a vCPU thread was found on a new physical CPU
+ * @hints: accepted writes of MSR_KVMEXT_HINT
+ * @hints_applied: hints applied to a vCPU thread
+ * @hints_deferred: hints held back by hint_interval_ms
+ * @hints_clamped_envelope: co-location that fell outside the allowed CPUs
+ * @hints_clamped_cap: priorities cut by max_boost or min_io_level
+ * @affinity_changes: vCPU thread affinity changes made
+ * @priority_changes: vCPU thread nice changes made
+ * @boot_complete: 1 once a vCPU said the guest finished booting
  */
 struct topo_vm_stats {
 	atomic64_t registrations;
@@ -61,6 +69,14 @@ struct topo_vm_stats {
 	atomic64_t notifications;
 	atomic64_t notify_held;
 	atomic64_t migrations;
+	atomic64_t hints;
+	atomic64_t hints_applied;
+	atomic64_t hints_deferred;
+	atomic64_t hints_clamped_envelope;
+	atomic64_t hints_clamped_cap;
+	atomic64_t affinity_changes;
+	atomic64_t priority_changes;
+	atomic64_t boot_complete;
 };
 
 /**
@@ -80,6 +96,15 @@ struct topo_vm_stats {
  * @cap_runtime: the thread's run time at @cap_stamp_ns
  * @cap_delay: the thread's run-queue wait at @cap_stamp_ns
  * @capacity: last capacity published
+ * @hint_msr: MSR_KVMEXT_HINT as last written
+ * @hint_applied_ns: when a hint was last applied
+ * @hint_base_valid: the envelope below has been captured
+ * @base_nice: the thread's nice value in the envelope
+ * @hint_nice: the nice value this module last left the thread at
+ * @base_ioprio: the thread's I/O priority before the first hint
+ * @envelope: the CPUs the administrator allows the thread
+ * @hint_mask: the affinity this module last left the thread with
+ * @want: scratch for the affinity being computed
  * @page: what the host last wrote; @page.ack is never trusted from here
  * @next: scratch for the smt, llc and node masks being computed
  *
@@ -103,6 +128,15 @@ struct topo_vcpu {
 	u64 cap_runtime;
 	u64 cap_delay;
 	u32 capacity;
+	u64 hint_msr;
+	u64 hint_applied_ns;
+	bool hint_base_valid;
+	int base_nice;
+	int hint_nice;
+	int base_ioprio;
+	struct cpumask envelope;
+	struct cpumask hint_mask;
+	struct cpumask want;
 	struct kvmext_topo_page page;
 	u64 next[3][KVMEXT_TOPO_MASK_WORDS];
 };
@@ -112,6 +146,13 @@ enum {
 	TOPO_VCPU_STALE,	/* the page no longer matches the topology */
 	TOPO_VCPU_QUEUED,	/* @work is queued on the vCPU's thread */
 	TOPO_VCPU_NOTIFY,	/* masks changed since the last interrupt */
+	TOPO_VCPU_HINT,		/* a hint waits to be applied */
+	TOPO_VCPU_HINT_HELD,	/* ... and was counted as deferred */
+};
+
+/* struct topo_vm.flags */
+enum {
+	TOPO_VM_BOOTED,		/* a vCPU hinted boot completion */
 };
 
 /**
@@ -120,6 +161,7 @@ enum {
  * @kvm: the VM; the entry lives until kvm_arch_destroy_vm()
  * @vcpus: struct topo_vcpu by vcpu_idx, for vCPUs that registered
  * @last_cpu: physical CPU each vCPU (by vcpu_idx) last ran on, -1 if none
+ * @flags: TOPO_VM_* bits
  * @stats: per-VM counters
  * @free_work: frees the entry an RCU grace period after destruction
  */
@@ -128,6 +170,7 @@ struct topo_vm {
 	struct kvm *kvm;
 	struct xarray vcpus;
 	int last_cpu[KVM_MAX_VCPUS];
+	unsigned long flags;
 	struct topo_vm_stats stats;
 	struct rcu_work free_work;
 };
@@ -149,17 +192,34 @@ int topo_vm_alloc_wq(void);
 void topo_vm_exit(void);
 void topo_vms_show(struct seq_file *m);
 
+/* logic.c */
+enum {
+	TOPO_REL_SMT = 1 << 0,
+	TOPO_REL_LLC = 1 << 1,
+	TOPO_REL_NODE = 1 << 2,
+};
+
+unsigned int topo_relation(int a, int b);
+void topo_add_vcpu(u64 masks[3][KVMEXT_TOPO_MASK_WORDS], int self_cpu,
+		   int cpu, u32 id);
+u32 topo_capacity(u64 ran, u64 waited, u32 prev);
+bool topo_notify_due(u32 acked, u32 notified_gen, u64 since_last_ns,
+		     u64 interval_ns);
+bool topo_hint_valid(u64 hint);
+int topo_hint_nice(unsigned int class, int base, unsigned int boost,
+		   bool *clamped);
+
 /* disclose.c */
 extern u64 topo_epoch;
 extern atomic_t topo_works_pending;
 extern unsigned int notify_interval_ms;
 int topo_steal_update_hook(struct kprobe *p, struct pt_regs *regs);
 void topo_mark_stale(struct topo_vcpu *tv);
-void topo_add_vcpu(u64 masks[3][KVMEXT_TOPO_MASK_WORDS], int self_cpu,
-		   int cpu, u32 id);
-u32 topo_capacity(u64 ran, u64 waited, u32 prev);
-bool topo_notify_due(u32 acked, u32 notified_gen, u64 since_last_ns,
-		     u64 interval_ns);
 void topo_mark_gone(struct topo_vcpu *tv);
+
+/* hints.c */
+void topo_hint_apply(struct topo_vcpu *tv);
+bool topo_hint_due(struct topo_vcpu *tv, u64 now);
+void topo_hint_restore(struct topo_vcpu *tv);
 
 #endif /* KVM_TOPO_H */

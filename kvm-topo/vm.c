@@ -183,11 +183,18 @@ int topo_reset_hook(struct kprobe *p, struct pt_regs *regs)
 
 	rcu_read_lock();
 	tv = topo_vcpu_find(vcpu);
-	if (tv && (READ_ONCE(tv->page_msr) || READ_ONCE(tv->notify_msr))) {
+	if (tv && (READ_ONCE(tv->page_msr) || READ_ONCE(tv->notify_msr) ||
+		   READ_ONCE(tv->hint_msr))) {
 		if (READ_ONCE(tv->page_msr))
 			atomic64_inc(&tv->vm->stats.resets);
 		WRITE_ONCE(tv->page_msr, 0);
 		WRITE_ONCE(tv->notify_msr, 0);
+		if (READ_ONCE(tv->hint_msr)) {
+			/* The thread goes back to its envelope. */
+			WRITE_ONCE(tv->hint_msr, 0);
+			set_bit(TOPO_VCPU_HINT, &tv->flags);
+			kvm_make_request(KVM_REQ_STEAL_UPDATE, vcpu);
+		}
 	}
 	rcu_read_unlock();
 	return 0;
@@ -233,6 +240,15 @@ void topo_vms_show(struct seq_file *m)
 		seq_printf(m, "notifications %lld\n", atomic64_read(&s->notifications));
 		seq_printf(m, "notify_held %lld\n", atomic64_read(&s->notify_held));
 		seq_printf(m, "migrations %lld\n", atomic64_read(&s->migrations));
+		seq_printf(m, "hints %lld\n", atomic64_read(&s->hints));
+		seq_printf(m, "hints_applied %lld\n", atomic64_read(&s->hints_applied));
+		seq_printf(m, "hints_deferred %lld\n", atomic64_read(&s->hints_deferred));
+		seq_printf(m, "hints_clamped_envelope %lld\n",
+			   atomic64_read(&s->hints_clamped_envelope));
+		seq_printf(m, "hints_clamped_cap %lld\n", atomic64_read(&s->hints_clamped_cap));
+		seq_printf(m, "affinity_changes %lld\n", atomic64_read(&s->affinity_changes));
+		seq_printf(m, "priority_changes %lld\n", atomic64_read(&s->priority_changes));
+		seq_printf(m, "boot_complete %lld\n", atomic64_read(&s->boot_complete));
 	}
 	rcu_read_unlock();
 }
@@ -274,9 +290,11 @@ void topo_vm_exit(void)
 			continue;
 		}
 		spin_unlock(&topo_vms_lock);
-		xa_for_each(&vm->vcpus, idx, tv)
+		xa_for_each(&vm->vcpus, idx, tv) {
 			if (READ_ONCE(tv->page_msr))
 				topo_mark_gone(tv);
+			topo_hint_restore(tv);
+		}
 		kvm_put_kvm(vm->kvm);
 		queue_rcu_work(topo_free_wq, &vm->free_work);
 		spin_lock(&topo_vms_lock);

@@ -33,7 +33,7 @@ static void guest_code(void)
 	vec = wrmsr_safe(MSR_KVMEXT_PROBE, 0x1234);
 	GUEST_SYNC_ARGS(PROBE_WRITE, vec, 0, 0, 0);
 	v = 0;
-	vec = rdmsr_safe(MSR_KVMEXT_TOPO_NOTIFY + 1, &v);
+	vec = rdmsr_safe(MSR_KVMEXT_HINT + 1, &v);
 	GUEST_SYNC_ARGS(NEIGHBOUR_READ, vec, v, 0, 0);
 	v = 0;
 	vec = rdmsr_safe(MSR_IA32_APICBASE, &v);
@@ -68,8 +68,8 @@ int main(int argc, char *argv[])
 			if (present)
 				ksft_test_result(vec == 0 && KVMEXT_PROBE_IS_VALID(val) &&
 						 KVMEXT_PROBE_VERSION(val) == KVMEXT_ABI_VERSION &&
-						 KVMEXT_PROBE_FEATURES(val) == KVMEXT_FEATURE_TOPO,
-						 "probe reads magic, ABI %d, the topology feature and no unknown one (vector %lu, 0x%lx)\n",
+						 KVMEXT_PROBE_FEATURES(val) == (KVMEXT_FEATURE_TOPO | KVMEXT_FEATURE_HINTS),
+						 "probe reads magic, ABI %d, the topology and hint features and no unknown one (vector %lu, 0x%lx)\n",
 						 KVMEXT_ABI_VERSION, vec, val);
 			else
 				ksft_test_result(vec == GP_VECTOR,

@@ -42,6 +42,7 @@
  * interface the host serves now. A guest uses only those that are set.
  */
 #define KVMEXT_FEATURE_TOPO		(1ULL << 0)	/* topology page */
+#define KVMEXT_FEATURE_HINTS		(1ULL << 1)	/* MSR_KVMEXT_HINT */
 
 #define KVMEXT_PROBE_VALUE(features)					\
 	(((__u64)KVMEXT_PROBE_MAGIC << KVMEXT_PROBE_MAGIC_SHIFT) |	\
@@ -77,6 +78,49 @@
 #define MSR_KVMEXT_TOPO_NOTIFY		0x4b565802
 #define KVMEXT_TOPO_NOTIFY_VECTOR	0xffULL
 #define KVMEXT_TOPO_NOTIFY_ENABLE	(1ULL << 8)
+
+/*
+ * MSR_KVMEXT_HINT (KVMEXT_FEATURE_HINTS): this vCPU's scheduling hints to
+ * the host, as one value. The host applies it to the vCPU thread within
+ * the limits its administrator set, at most once per hint interval; a
+ * later write replaces an earlier one not yet applied. Reading returns
+ * the value last written. Reserved bits or a reserved class raise #GP and
+ * change nothing.
+ *
+ *   15:0	co-location group, 0 for none: vCPUs of one group and level
+ *		are kept together at that level
+ *   17:16	co-location level (KVMEXT_HINT_LEVEL_*)
+ *   19:18	priority class (KVMEXT_HINT_CLASS_*)
+ *   22:20	I/O priority level, 0 (highest) to 7, best-effort class
+ *   23		the I/O priority level is given
+ *   39:24	latency tolerance in microseconds, 0 when not stated
+ *   40		boot complete: the guest finished booting
+ */
+#define MSR_KVMEXT_HINT			0x4b565803
+
+#define KVMEXT_HINT_GROUP(v)		((v) & 0xffffULL)
+#define KVMEXT_HINT_LEVEL(v)		(((v) >> 16) & 3)
+#define KVMEXT_HINT_CLASS(v)		(((v) >> 18) & 3)
+#define KVMEXT_HINT_IO_LEVEL(v)		(((v) >> 20) & 7)
+#define KVMEXT_HINT_IO_VALID		(1ULL << 23)
+#define KVMEXT_HINT_LATENCY_US(v)	(((v) >> 24) & 0xffffULL)
+#define KVMEXT_HINT_BOOT_COMPLETE	(1ULL << 40)
+#define KVMEXT_HINT_RESERVED		(~((1ULL << 41) - 1))
+
+#define KVMEXT_HINT_LEVEL_NONE		0
+#define KVMEXT_HINT_LEVEL_CORE		1	/* same SMT core */
+#define KVMEXT_HINT_LEVEL_PACKAGE	2	/* same package / LLC */
+#define KVMEXT_HINT_LEVEL_NODE		3	/* same NUMA node */
+
+#define KVMEXT_HINT_CLASS_NORMAL	0
+#define KVMEXT_HINT_CLASS_LATENCY	1	/* latency-critical */
+#define KVMEXT_HINT_CLASS_BACKGROUND	2
+/* class 3 is reserved */
+
+#define KVMEXT_HINT(group, level, class)				\
+	((__u64)(group) | ((__u64)(level) << 16) | ((__u64)(class) << 18))
+#define KVMEXT_HINT_IO(level)	(KVMEXT_HINT_IO_VALID | ((__u64)(level) << 20))
+#define KVMEXT_HINT_LATENCY(us)	((__u64)(us) << 24)
 
 #define KVMEXT_TOPO_MAGIC		0x4b565854	/* "KVXT" */
 
