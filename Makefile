@@ -11,6 +11,7 @@
 #   make style             checkpatch.pl (CHECKPATCH=path, default: the lab's tree)
 #   make lab-demo          boot the VM lab and show what the modules do
 #   make lab-test          the whole test suite in the VM lab (README)
+#   make bench             the benchmarks in the VM lab, as tables of ratios
 
 KERNELRELEASE ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KERNELRELEASE)/build
@@ -66,7 +67,10 @@ clean:
 lab-test:
 	lab/lab.sh test
 
+bench:
+	lab/lab.sh bench
+
 lab-demo:
 	lab/lab.sh demo
 
-.PHONY: all kdir-check modules install uninstall dkms-install dkms-uninstall check style clean lab-test lab-demo
+.PHONY: all kdir-check modules install uninstall dkms-install dkms-uninstall check style clean lab-test lab-demo bench

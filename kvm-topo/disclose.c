@@ -30,22 +30,38 @@
 #include <asm/apicdef.h>
 
 #include "topo.h"
-
-/* kvm_apic_send_ipi() is exported, but arch/x86/kvm/lapic.h is not shipped. */
-void kvm_apic_send_ipi(struct kvm_lapic *apic, u32 icr_low, u32 icr_high);
+#define CREATE_TRACE_POINTS
+#include "trace.h"
 
 u64 topo_epoch;
 atomic_t topo_works_pending = ATOMIC_INIT(0);
 
 unsigned int notify_interval_ms = 10;
-module_param(notify_interval_ms, uint, 0444);
-MODULE_PARM_DESC(notify_interval_ms,
-		 "Minimum time between two topology interrupts to one vCPU (default 10)");
-
 static unsigned int capacity_window_ms = 100;
-module_param(capacity_window_ms, uint, 0444);
+
+static int set_notify_interval(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, 10000);
+}
+
+static int set_capacity_window(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 10, 10000);
+}
+
+static const struct kernel_param_ops notify_interval_ops = {
+	.set = set_notify_interval, .get = param_get_uint,
+};
+static const struct kernel_param_ops capacity_window_ops = {
+	.set = set_capacity_window, .get = param_get_uint,
+};
+
+module_param_cb(notify_interval_ms, &notify_interval_ops, &notify_interval_ms, 0444);
+MODULE_PARM_DESC(notify_interval_ms,
+		 "Minimum time between two topology interrupts to one vCPU (1-10000, default 10)");
+module_param_cb(capacity_window_ms, &capacity_window_ops, &capacity_window_ms, 0444);
 MODULE_PARM_DESC(capacity_window_ms,
-		 "Window over which a vCPU's capacity is measured and republished (default 100)");
+		 "Window over which a vCPU's capacity is measured and republished (10-10000, default 100)");
 
 static bool topo_write(struct kvm_vcpu *vcpu, gpa_t gpa, size_t off,
 		       const void *src, size_t len)
@@ -87,6 +103,9 @@ static void topo_maybe_notify(struct topo_vcpu *tv, gpa_t gpa, u64 now)
 	if (!topo_notify_due(ack, tv->notified_gen, now - tv->last_notify_ns,
 			     (u64)notify_interval_ms * NSEC_PER_MSEC)) {
 		atomic64_inc(&tv->vm->stats.notify_held);
+		trace_kvm_topo_notify(vcpu->kvm->userspace_pid, vcpu->vcpu_id,
+				      notify & KVMEXT_TOPO_NOTIFY_VECTOR,
+				      tv->generation, false);
 		return;
 	}
 	clear_bit(TOPO_VCPU_NOTIFY, &tv->flags);
@@ -95,6 +114,8 @@ static void topo_maybe_notify(struct topo_vcpu *tv, gpa_t gpa, u64 now)
 	kvm_apic_send_ipi(vcpu->arch.apic, APIC_DEST_SELF | APIC_DM_FIXED |
 			  (u32)(notify & KVMEXT_TOPO_NOTIFY_VECTOR), 0);
 	atomic64_inc(&tv->vm->stats.notifications);
+	trace_kvm_topo_notify(vcpu->kvm->userspace_pid, vcpu->vcpu_id,
+			      notify & KVMEXT_TOPO_NOTIFY_VECTOR, tv->generation, true);
 }
 
 /*
@@ -111,7 +132,7 @@ static void topo_update(struct topo_vcpu *tv)
 	unsigned long i;
 	u32 gen, nr_ids = 0;
 	int self, idx;
-	bool ok;
+	bool ok, full;
 
 	clear_bit(TOPO_VCPU_STALE, &tv->flags);
 	/* Pairs with the xchg() in the probe: see a move that re-marks us. */
@@ -125,10 +146,13 @@ static void topo_update(struct topo_vcpu *tv)
 			      v->vcpu_id);
 		nr_ids = max(nr_ids, (u32)v->vcpu_id + 1);
 	}
-	if (memcmp(tv->next[0], p->smt, sizeof(p->smt)) ||
-	    memcmp(tv->next[1], p->llc, sizeof(p->llc)) ||
-	    memcmp(tv->next[2], p->node, sizeof(p->node)))
+	full = memcmp(tv->next[0], p->smt, sizeof(p->smt)) ||
+	       memcmp(tv->next[1], p->llc, sizeof(p->llc)) ||
+	       memcmp(tv->next[2], p->node, sizeof(p->node));
+	if (full)
 		set_bit(TOPO_VCPU_NOTIFY, &tv->flags);
+	/* 1.5 KiB of masks only when they changed or the page is new. */
+	full |= gpa != tv->written_gpa;
 	memcpy(p->smt, tv->next[0], sizeof(p->smt));
 	memcpy(p->llc, tv->next[1], sizeof(p->llc));
 	memcpy(p->node, tv->next[2], sizeof(p->node));
@@ -153,17 +177,21 @@ static void topo_update(struct topo_vcpu *tv)
 	ok = ok && topo_write(vcpu, gpa, offsetof(struct kvmext_topo_page, epoch),
 			      p, offsetof(struct kvmext_topo_page, ack) -
 				 offsetof(struct kvmext_topo_page, epoch));
-	ok = ok && topo_write(vcpu, gpa, offsetof(struct kvmext_topo_page, reserved),
-			      p, sizeof(*p) - offsetof(struct kvmext_topo_page, reserved));
+	ok = ok && (!full ||
+		    topo_write(vcpu, gpa, offsetof(struct kvmext_topo_page, reserved),
+			       p, sizeof(*p) - offsetof(struct kvmext_topo_page, reserved)));
 	smp_wmb(); /* every field before the even generation */
 	gen++;
 	ok = ok && !kvm_vcpu_write_guest(vcpu, gpa + offsetof(struct kvmext_topo_page, generation),
 					 &gen, sizeof(gen));
+	tv->written_gpa = ok ? gpa : 0;
 	if (ok) {
 		tv->generation = gen;
 		p->generation = gen;
 		tv->last_write_ns = now;
 		atomic64_inc(&vm->stats.updates);
+		trace_kvm_topo_update(vcpu->kvm->userspace_pid, vcpu->vcpu_id,
+				      self, gen, full);
 		topo_maybe_notify(tv, gpa, now);
 	} else {
 		/*
@@ -193,8 +221,11 @@ static void topo_update_work(struct callback_head *cb)
 			topo_update(tv);
 		if (test_and_clear_bit(TOPO_VCPU_HINT, &tv->flags)) {
 			clear_bit(TOPO_VCPU_HINT_HELD, &tv->flags);
+			clear_bit(TOPO_VCPU_RT, &tv->flags);
 			topo_hint_apply(tv);
 		}
+		if (test_and_clear_bit(TOPO_VCPU_RT, &tv->flags))
+			topo_rt_recheck(tv);
 	}
 	kvm_put_kvm(kvm);
 	/* Last: module unload waits for this count, then RCU tasks. */
@@ -282,6 +313,9 @@ int topo_steal_update_hook(struct kprobe *p, struct pt_regs *regs)
 	     (test_bit(TOPO_VCPU_NOTIFY, &tv->flags) &&
 	      (READ_ONCE(tv->notify_msr) & KVMEXT_TOPO_NOTIFY_ENABLE) &&
 	      now - tv->notify_try_ns >= interval)))
+		topo_queue(tv);
+	/* The budget is not rate-limited: it only ever takes away. */
+	if (test_bit(TOPO_VCPU_RT, &tv->flags))
 		topo_queue(tv);
 	if (test_bit(TOPO_VCPU_HINT, &tv->flags)) {
 		if (topo_hint_due(tv, now))

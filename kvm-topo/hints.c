@@ -8,21 +8,31 @@
  * someone other than this module changed them. Co-location narrows the
  * affinity inside the envelope; a class moves nice by at most max_boost
  * levels towards higher priority; I/O priority never goes above
- * min_io_level. Nothing here grants a real-time policy. Each vCPU thread
+ * min_io_level. With the vnuma policy on, the envelope is first narrowed
+ * to the CPUs of the host nodes the vCPU's registered page is bound to.
+ * A real-time policy is given only when the administrator set a budget
+ * (rt_budget_pct), and then for at most that share of each second. Each
+ * vCPU thread
  * applies its own hint, from the same task_work that writes its page, at
  * most once per hint_interval_ms.
  */
 #include <linux/ioprio.h>
 #include <linux/iocontext.h>
+#include <linux/mempolicy.h>
+#include <linux/mm.h>
 #include <linux/moduleparam.h>
+#include <linux/hrtimer.h>
 #include <linux/sched.h>
 #include <linux/topology.h>
 
 #include "topo.h"
+#include "trace.h"
 
 static unsigned int max_boost = 5;
 static unsigned int hint_interval_ms = 100;
 static unsigned int min_io_level = 4;
+static bool vnuma;
+static unsigned int rt_budget_pct;
 
 static int set_max_boost(const char *val, const struct kernel_param *kp)
 {
@@ -32,6 +42,11 @@ static int set_max_boost(const char *val, const struct kernel_param *kp)
 static int set_hint_interval(const char *val, const struct kernel_param *kp)
 {
 	return param_set_uint_minmax(val, kp, 1, 60000);
+}
+
+static int set_rt_budget(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, 90);
 }
 
 static int set_min_io_level(const char *val, const struct kernel_param *kp)
@@ -45,6 +60,9 @@ static const struct kernel_param_ops max_boost_ops = {
 static const struct kernel_param_ops hint_interval_ops = {
 	.set = set_hint_interval, .get = param_get_uint,
 };
+static const struct kernel_param_ops rt_budget_ops = {
+	.set = set_rt_budget, .get = param_get_uint,
+};
 static const struct kernel_param_ops min_io_level_ops = {
 	.set = set_min_io_level, .get = param_get_uint,
 };
@@ -55,6 +73,12 @@ MODULE_PARM_DESC(max_boost,
 module_param_cb(hint_interval_ms, &hint_interval_ops, &hint_interval_ms, 0644);
 MODULE_PARM_DESC(hint_interval_ms,
 		 "Minimum time between two hint applications to one vCPU thread (1-60000, default 100)");
+module_param_cb(rt_budget_pct, &rt_budget_ops, &rt_budget_pct, 0644);
+MODULE_PARM_DESC(rt_budget_pct,
+		 "Share of each second a latency-critical vCPU thread may run SCHED_FIFO (0-90, default 0: never)");
+module_param(vnuma, bool, 0644);
+MODULE_PARM_DESC(vnuma,
+		 "Keep each registered vCPU on the CPUs of the host nodes its page's memory is bound to (default N)");
 module_param_cb(min_io_level, &min_io_level_ops, &min_io_level, 0644);
 MODULE_PARM_DESC(min_io_level,
 		 "Highest best-effort I/O priority level a hint may give (0-7, default 4 = the kernel's default)");
@@ -97,6 +121,57 @@ static int topo_group_anchor(struct topo_vcpu *tv, u64 hint)
 	return cpu;
 }
 
+/**
+ * topo_vnuma_policy() - whether registering should place the vCPU thread
+ *
+ * Return: the vnuma module parameter.
+ */
+bool topo_vnuma_policy(void)
+{
+	return READ_ONCE(vnuma);
+}
+
+/*
+ * The CPUs of the host nodes that the memory behind the vCPU's registered
+ * page is bound to (a VMM binds each guest NUMA node's memory with mbind(),
+ * as QEMU's memory-backend host-nodes= does). A guest that registers a
+ * page of its vCPU's own node so tells the host which node that is; the
+ * memory of a node has one policy, so any of its pages will do.
+ *
+ * Return: false when the page is gone or its memory is not bound.
+ */
+static bool topo_vnuma_cpus(struct topo_vcpu *tv, struct cpumask *cpus)
+{
+	struct kvm_vcpu *vcpu = tv->vcpu;
+	gpa_t gpa = READ_ONCE(tv->page_msr) & PAGE_MASK;
+	struct vm_area_struct *vma;
+	struct mempolicy *pol;
+	unsigned long hva;
+	bool found = false;
+	int idx, nid;
+
+	if (!gpa)
+		return false;
+	idx = srcu_read_lock(&vcpu->kvm->srcu);
+	hva = kvm_vcpu_gfn_to_hva(vcpu, gpa_to_gfn(gpa));
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	if (kvm_is_error_hva(hva) || current->mm != vcpu->kvm->mm)
+		return false;
+	cpumask_clear(cpus);
+	mmap_read_lock(current->mm);
+	vma = vma_lookup(current->mm, hva);
+	pol = vma ? vma_policy(vma) : NULL;
+	if (pol && (pol->mode == MPOL_BIND || pol->mode == MPOL_PREFERRED_MANY ||
+		    pol->mode == MPOL_PREFERRED)) {
+		for_each_node_mask(nid, pol->nodes)
+			if (node_online(nid))
+				cpumask_or(cpus, cpus, cpumask_of_node(nid));
+		found = !cpumask_empty(cpus);
+	}
+	mmap_read_unlock(current->mm);
+	return found;
+}
+
 /*
  * (Re)capture the envelope when this module never saw the thread or
  * someone else changed its affinity or nice value since.
@@ -118,6 +193,94 @@ static void topo_hint_envelope(struct topo_vcpu *tv)
 	tv->hint_base_valid = true;
 }
 
+#define TOPO_RT_WINDOW_NS	NSEC_PER_SEC
+
+static enum hrtimer_restart topo_rt_timer_fn(struct hrtimer *timer)
+{
+	struct topo_vcpu *tv = container_of(timer, struct topo_vcpu, rt_timer);
+
+	/* Budget spent or window over: the vCPU thread re-evaluates itself. */
+	set_bit(TOPO_VCPU_RT, &tv->flags);
+	kvm_make_request(KVM_REQ_STEAL_UPDATE, tv->vcpu);
+	kvm_vcpu_kick(tv->vcpu);
+	return HRTIMER_NORESTART;
+}
+
+/**
+ * topo_rt_init() - prepare a vCPU's real-time budget timer
+ * @tv: the vCPU, being created
+ */
+void topo_rt_init(struct topo_vcpu *tv)
+{
+	hrtimer_init(&tv->rt_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	tv->rt_timer.function = topo_rt_timer_fn;
+}
+
+/**
+ * topo_rt_update() - give or take SCHED_FIFO within the budget
+ * @tv: the vCPU; runs on its thread
+ * @want: the hint asks for the latency-critical class
+ * @nice: the nice value for the normal class
+ *
+ * The thread runs SCHED_FIFO at the lowest real-time priority for at most
+ * rt_budget_pct of each one-second window, measured in its own run time;
+ * a timer makes it re-evaluate when the budget could be spent and when
+ * the window ends, so a vCPU that never blocks cannot keep the policy.
+ */
+static void topo_rt_update(struct topo_vcpu *tv, bool want, int nice)
+{
+	u64 budget = (u64)READ_ONCE(rt_budget_pct) * TOPO_RT_WINDOW_NS / 100;
+	u64 now = ktime_get_ns(), ran = current->se.sum_exec_runtime;
+	struct task_struct *t = current;
+
+	if (!want || !budget) {
+		if (tv->rt_active) {
+			sched_set_normal(t, nice);
+			tv->rt_active = false;
+		}
+		hrtimer_try_to_cancel(&tv->rt_timer);
+		return;
+	}
+	if (now - tv->rt_window_ns >= TOPO_RT_WINDOW_NS) {
+		tv->rt_window_ns = now;
+		tv->rt_used_ns = 0;
+	} else if (tv->rt_active) {
+		tv->rt_used_ns += ran - tv->rt_mark;
+	}
+	tv->rt_mark = ran;
+	if (tv->rt_used_ns >= budget) {
+		if (tv->rt_active) {
+			sched_set_normal(t, nice);
+			tv->rt_active = false;
+			atomic64_inc(&tv->vm->stats.rt_throttled);
+		}
+		hrtimer_start(&tv->rt_timer,
+			      ns_to_ktime(tv->rt_window_ns + TOPO_RT_WINDOW_NS - now),
+			      HRTIMER_MODE_REL);
+		return;
+	}
+	if (!tv->rt_active) {
+		sched_set_fifo_low(t);
+		tv->rt_active = true;
+		atomic64_inc(&tv->vm->stats.rt_grants);
+	}
+	hrtimer_start(&tv->rt_timer, ns_to_ktime(budget - tv->rt_used_ns),
+		      HRTIMER_MODE_REL);
+}
+
+/**
+ * topo_rt_recheck() - re-evaluate the real-time budget, from the update
+ *	work when the budget timer fired
+ * @tv: the vCPU; runs on its thread
+ */
+void topo_rt_recheck(struct topo_vcpu *tv)
+{
+	u64 hint = READ_ONCE(tv->hint_msr);
+
+	topo_rt_update(tv, KVMEXT_HINT_CLASS(hint) == KVMEXT_HINT_CLASS_LATENCY,
+		       tv->hint_nice);
+}
+
 /**
  * topo_hint_apply() - apply the vCPU's latest hint to its own thread
  * @tv: the vCPU; runs on its thread, from the update task_work
@@ -128,21 +291,30 @@ void topo_hint_apply(struct topo_vcpu *tv)
 	u64 hint = READ_ONCE(tv->hint_msr);
 	struct task_struct *t = current;
 	unsigned int level = KVMEXT_HINT_LEVEL(hint);
-	bool clamped;
+	bool clamped, any_clamp = false;
 	int nice, anchor, io;
 
 	tv->hint_applied_ns = ktime_get_ns();
 	topo_hint_envelope(tv);
 
-	cpumask_copy(&tv->want, &tv->envelope);
+	cpumask_copy(&tv->base, &tv->envelope);
+	if (topo_vnuma_policy() && topo_vnuma_cpus(tv, &tv->want)) {
+		if (cpumask_and(&tv->base, &tv->envelope, &tv->want)) {
+			atomic64_inc(&s->vnuma_placed);
+		} else {
+			cpumask_copy(&tv->base, &tv->envelope);
+			atomic64_inc(&s->vnuma_clamped);
+			any_clamp = true;
+		}
+	}
+	cpumask_copy(&tv->want, &tv->base);
 	if (KVMEXT_HINT_GROUP(hint) && level != KVMEXT_HINT_LEVEL_NONE) {
 		anchor = topo_group_anchor(tv, hint);
-		if (anchor >= 0 &&
-		    cpumask_and(&tv->want, &tv->envelope, topo_level_mask(level, anchor))) {
-			/* inside the envelope */
-		} else {
-			cpumask_copy(&tv->want, &tv->envelope);
+		if (anchor < 0 ||
+		    !cpumask_and(&tv->want, &tv->base, topo_level_mask(level, anchor))) {
+			cpumask_copy(&tv->want, &tv->base);
 			atomic64_inc(&s->hints_clamped_envelope);
+			any_clamp = true;
 		}
 	}
 	if (!cpumask_equal(&tv->want, t->cpus_ptr) &&
@@ -152,19 +324,24 @@ void topo_hint_apply(struct topo_vcpu *tv)
 
 	nice = topo_hint_nice(KVMEXT_HINT_CLASS(hint), tv->base_nice,
 			      READ_ONCE(max_boost), &clamped);
-	if (clamped)
+	if (clamped) {
 		atomic64_inc(&s->hints_clamped_cap);
+		any_clamp = true;
+	}
 	if (nice != task_nice(t)) {
 		set_user_nice(t, nice);
 		atomic64_inc(&s->priority_changes);
 	}
 	tv->hint_nice = task_nice(t);
+	topo_rt_update(tv, KVMEXT_HINT_CLASS(hint) == KVMEXT_HINT_CLASS_LATENCY,
+		       tv->hint_nice);
 
 	if (hint & KVMEXT_HINT_IO_VALID) {
 		io = KVMEXT_HINT_IO_LEVEL(hint);
 		if (io < READ_ONCE(min_io_level)) {
 			io = READ_ONCE(min_io_level);
 			atomic64_inc(&s->hints_clamped_cap);
+			any_clamp = true;
 		}
 		set_task_ioprio(t, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, io));
 	} else {
@@ -175,6 +352,8 @@ void topo_hint_apply(struct topo_vcpu *tv)
 	    !test_and_set_bit(TOPO_VM_BOOTED, &tv->vm->flags))
 		atomic64_inc(&s->boot_complete);
 	atomic64_inc(&s->hints_applied);
+	trace_kvm_topo_hint(tv->vcpu->kvm->userspace_pid, tv->vcpu->vcpu_id, hint,
+			    task_nice(t), cpumask_weight(t->cpus_ptr), any_clamp);
 }
 
 /**
@@ -196,7 +375,8 @@ bool topo_hint_due(struct topo_vcpu *tv, u64 now)
  * topo_hint_restore() - give a thread back its envelope, at unload
  * @tv: a vCPU that had hints applied
  *
- * From rmmod, after every hook and update is gone. Only what this module
+ * From rmmod, after every hook and update is gone and the budget timer
+ * cancelled. Only what this module
  * set is undone: if someone else changed the thread since, it is theirs.
  */
 void topo_hint_restore(struct topo_vcpu *tv)
@@ -212,6 +392,8 @@ void topo_hint_restore(struct topo_vcpu *tv)
 	rcu_read_unlock();
 	if (!t)
 		return;
+	if (tv->rt_active && t->policy == SCHED_FIFO)
+		sched_set_normal(t, tv->base_nice);
 	if (cpumask_equal(t->cpus_ptr, &tv->hint_mask))
 		set_cpus_allowed_ptr(t, &tv->envelope);
 	if (task_nice(t) == tv->hint_nice)

@@ -2,22 +2,56 @@
 /*
  * The guest-facing MSRs of include/uapi/kvmext/pv.h.
  *
- * Stock KVM answers an MSR it does not know with #GP from the default case
- * of kvm_get_msr_common()/kvm_set_msr_common(), which both vendor modules
- * fall back to. The module redirects calls of those two functions to the
- * handlers below only for the MSRs it serves: for every other MSR the
- * original runs untouched, and no code of this module is on its path.
+ * Stock KVM answers an MSR it does not know from the default case of
+ * kvm_get_msr_common()/kvm_set_msr_common(), which both vendor modules
+ * fall back to: it asks kvm_pmu_is_valid_msr() whether the PMU knows the
+ * index, calls kvm_pmu_get_msr()/kvm_pmu_set_msr() if so, and raises #GP
+ * otherwise. Nothing else calls kvm_pmu_is_valid_msr() for an index
+ * outside the PMU's. The module redirects those three functions, and only
+ * for the MSRs it serves: the index is compared in the ftrace callback,
+ * so for every other MSR the originals run untouched. Hooking there
+ * rather than on the *_msr_common() functions keeps the module off the
+ * path of the MSRs guests use most (x2APIC, TSC deadline), which never
+ * reach the default case.
  */
 #include <kvmext/pv.h>
 
 #include "topo.h"
 
+static bool topo_index_is_ours(u32 index)
+{
+	return index >= MSR_KVMEXT_PROBE && index <= MSR_KVMEXT_HINT;
+}
+
 /**
- * topo_msr_is_ours() - whether a kvm_{get,set}_msr_common() call is ours
- * @regs: the registers at the function's entry
+ * topo_msr_index_is_ours() - whether a kvm_pmu_is_valid_msr() call is ours
+ * @regs: the registers at the function's entry; the index is the second
+ *	argument
  *
- * Runs in the ftrace callback of every call, so it only compares the
- * index; struct msr_data is the function's second argument.
+ * Return: true for an MSR this module serves.
+ */
+bool topo_msr_index_is_ours(struct pt_regs *regs)
+{
+	return topo_index_is_ours((u32)regs_get_kernel_argument(regs, 1));
+}
+
+/**
+ * topo_pmu_is_valid_msr() - replaces kvm_pmu_is_valid_msr() for our MSRs
+ * @vcpu: the vCPU
+ * @msr: the index, one of ours
+ *
+ * Return: true, so that KVM calls kvm_pmu_get_msr()/kvm_pmu_set_msr(),
+ * which are redirected to the handlers below.
+ */
+bool topo_pmu_is_valid_msr(struct kvm_vcpu *vcpu, u32 msr)
+{
+	return true;
+}
+
+/**
+ * topo_msr_is_ours() - whether a kvm_pmu_{get,set}_msr() call is ours
+ * @regs: the registers at the function's entry; struct msr_data is the
+ *	second argument
  *
  * Return: true for an MSR this module serves.
  */
@@ -26,18 +60,17 @@ bool topo_msr_is_ours(struct pt_regs *regs)
 	const struct msr_data *msr =
 		(const struct msr_data *)regs_get_kernel_argument(regs, 1);
 
-	return msr->index >= MSR_KVMEXT_PROBE &&
-	       msr->index <= MSR_KVMEXT_HINT;
+	return topo_index_is_ours(msr->index);
 }
 
 /**
- * topo_get_msr() - replaces kvm_get_msr_common() for this module's MSRs
+ * topo_get_msr() - replaces kvm_pmu_get_msr() for this module's MSRs
  * @vcpu: the vCPU
  * @msr: index in, data out
  *
  * Must not sleep (see KVMEXT_REDIRECT).
  *
- * Return: 0, as kvm_get_msr_common() for a handled MSR.
+ * Return: 0, as for any MSR KVM handles.
  */
 int topo_get_msr(struct kvm_vcpu *vcpu, struct msr_data *msr)
 {
@@ -129,7 +162,12 @@ static int topo_set_page(struct kvm_vcpu *vcpu, u64 data)
 		return 1;
 	}
 	WRITE_ONCE(tv->page_msr, data);
+	/* Even at the same address: the guest may have reused the page. */
+	tv->written_gpa = 0;
 	atomic64_inc(&vm->stats.registrations);
+	/* The page tells where the vCPU's memory is: place the thread. */
+	if (topo_vnuma_policy())
+		set_bit(TOPO_VCPU_HINT, &tv->flags);
 	/* Written before the guest runs again: see disclose.c. */
 	topo_mark_stale(tv);
 	return 0;
@@ -195,7 +233,7 @@ static int topo_set_hint(struct kvm_vcpu *vcpu, u64 data)
 }
 
 /**
- * topo_set_msr() - replaces kvm_set_msr_common() for this module's MSRs
+ * topo_set_msr() - replaces kvm_pmu_set_msr() for this module's MSRs
  * @vcpu: the vCPU
  * @msr: index and data
  *

@@ -3,6 +3,7 @@
 #define KVM_TOPO_H
 
 #include <linux/atomic.h>
+#include <linux/hrtimer.h>
 #include <linux/kprobes.h>
 #include <linux/kvm_host.h>
 #include <linux/task_work.h>
@@ -11,6 +12,9 @@
 #include <linux/seq_file.h>
 
 #include <kvmext/pv.h>
+
+/* Exported by kvm.ko, but arch/x86/kvm/lapic.h is not in linux-headers. */
+void kvm_apic_send_ipi(struct kvm_lapic *apic, u32 icr_low, u32 icr_high);
 
 /* What this host serves, in MSR_KVMEXT_PROBE and every page. */
 #define KVMEXT_TOPO_FEATURES	(KVMEXT_FEATURE_TOPO | KVMEXT_FEATURE_HINTS)
@@ -58,6 +62,11 @@ enum topo_reject {
  * @affinity_changes: vCPU thread affinity changes made
  * @priority_changes: vCPU thread nice changes made
  * @boot_complete: 1 once a vCPU said the guest finished booting
+ * @rt_grants: times a vCPU thread was given SCHED_FIFO
+ * @rt_throttled: times it was taken back because the budget was spent
+ * @vnuma_placed: vCPU threads kept on the nodes behind their page
+ * @vnuma_clamped: ... that could not be, the nodes' CPUs being outside
+ *	the envelope
  */
 struct topo_vm_stats {
 	atomic64_t registrations;
@@ -77,6 +86,10 @@ struct topo_vm_stats {
 	atomic64_t affinity_changes;
 	atomic64_t priority_changes;
 	atomic64_t boot_complete;
+	atomic64_t rt_grants;
+	atomic64_t rt_throttled;
+	atomic64_t vnuma_placed;
+	atomic64_t vnuma_clamped;
 };
 
 /**
@@ -88,6 +101,7 @@ struct topo_vm_stats {
  * @flags: TOPO_VCPU_* bits
  * @work: the page update, queued on the vCPU's own thread
  * @generation: last generation written to the page (even)
+ * @written_gpa: the page whose masks are known to be written, 0 for none
  * @notified_gen: generation the last interrupt announced, 0 for none
  * @last_write_ns: when the page was last written
  * @last_notify_ns: when the last interrupt was sent
@@ -104,6 +118,13 @@ struct topo_vm_stats {
  * @base_ioprio: the thread's I/O priority before the first hint
  * @envelope: the CPUs the administrator allows the thread
  * @hint_mask: the affinity this module last left the thread with
+ * @rt_active: the thread runs SCHED_FIFO by this module's doing
+ * @rt_window_ns: start of the current one-second budget window
+ * @rt_used_ns: real-time run time used in the window
+ * @rt_mark: the thread's run time when @rt_used_ns was last brought up
+ *	to date
+ * @rt_timer: fires when the budget may be spent or the window ends
+ * @base: scratch: the envelope, narrowed by the vnuma policy
  * @want: scratch for the affinity being computed
  * @page: what the host last wrote; @page.ack is never trusted from here
  * @next: scratch for the smt, llc and node masks being computed
@@ -120,6 +141,7 @@ struct topo_vcpu {
 	unsigned long flags;
 	struct callback_head work;
 	u32 generation;
+	gpa_t written_gpa;
 	u32 notified_gen;
 	u64 last_write_ns;
 	u64 last_notify_ns;
@@ -134,8 +156,14 @@ struct topo_vcpu {
 	int base_nice;
 	int hint_nice;
 	int base_ioprio;
+	bool rt_active;
+	u64 rt_window_ns;
+	u64 rt_used_ns;
+	u64 rt_mark;
+	struct hrtimer rt_timer;
 	struct cpumask envelope;
 	struct cpumask hint_mask;
+	struct cpumask base;
 	struct cpumask want;
 	struct kvmext_topo_page page;
 	u64 next[3][KVMEXT_TOPO_MASK_WORDS];
@@ -148,6 +176,7 @@ enum {
 	TOPO_VCPU_NOTIFY,	/* masks changed since the last interrupt */
 	TOPO_VCPU_HINT,		/* a hint waits to be applied */
 	TOPO_VCPU_HINT_HELD,	/* ... and was counted as deferred */
+	TOPO_VCPU_RT,		/* the real-time budget needs a look */
 };
 
 /* struct topo_vm.flags */
@@ -176,6 +205,8 @@ struct topo_vm {
 };
 
 /* msr.c */
+bool topo_msr_index_is_ours(struct pt_regs *regs);
+bool topo_pmu_is_valid_msr(struct kvm_vcpu *vcpu, u32 msr);
 bool topo_msr_is_ours(struct pt_regs *regs);
 int topo_get_msr(struct kvm_vcpu *vcpu, struct msr_data *msr);
 int topo_set_msr(struct kvm_vcpu *vcpu, struct msr_data *msr);
@@ -221,5 +252,8 @@ void topo_mark_gone(struct topo_vcpu *tv);
 void topo_hint_apply(struct topo_vcpu *tv);
 bool topo_hint_due(struct topo_vcpu *tv, u64 now);
 void topo_hint_restore(struct topo_vcpu *tv);
+bool topo_vnuma_policy(void);
+void topo_rt_init(struct topo_vcpu *tv);
+void topo_rt_recheck(struct topo_vcpu *tv);
 
 #endif /* KVM_TOPO_H */

@@ -57,8 +57,10 @@ static void topo_vm_free(struct work_struct *work)
 	struct topo_vcpu *tv;
 	unsigned long idx;
 
-	xa_for_each(&vm->vcpus, idx, tv)
+	xa_for_each(&vm->vcpus, idx, tv) {
+		hrtimer_cancel(&tv->rt_timer);
 		kfree(tv);
+	}
 	xa_destroy(&vm->vcpus);
 	kfree(vm);
 }
@@ -130,6 +132,7 @@ struct topo_vcpu *topo_vcpu_attach(struct topo_vm *vm, struct kvm_vcpu *vcpu)
 	tv->vm = vm;
 	tv->vcpu = vcpu;
 	tv->capacity = KVMEXT_TOPO_CAPACITY_SCALE;
+	topo_rt_init(tv);
 	if (xa_err(xa_store(&vm->vcpus, vcpu->vcpu_idx, tv,
 			    GFP_NOWAIT | __GFP_NOWARN))) {
 		kfree(tv);
@@ -152,15 +155,21 @@ struct topo_vcpu *topo_vcpu_attach(struct topo_vm *vm, struct kvm_vcpu *vcpu)
 int topo_vm_destroy_hook(struct kprobe *p, struct pt_regs *regs)
 {
 	struct kvm *kvm = (struct kvm *)regs_get_kernel_argument(regs, 0);
+	struct topo_vcpu *tv;
 	struct topo_vm *vm;
+	unsigned long idx;
 
 	spin_lock(&topo_vms_lock);
 	vm = topo_vm_find(kvm);
 	if (vm)
 		hash_del_rcu(&vm->hnode);
 	spin_unlock(&topo_vms_lock);
-	if (vm)
-		queue_rcu_work(topo_free_wq, &vm->free_work);
+	if (!vm)
+		return 0;
+	/* The vCPUs are freed next; their budget timers must not fire. */
+	xa_for_each(&vm->vcpus, idx, tv)
+		hrtimer_cancel(&tv->rt_timer);
+	queue_rcu_work(topo_free_wq, &vm->free_work);
 	return 0;
 }
 
@@ -249,6 +258,10 @@ void topo_vms_show(struct seq_file *m)
 		seq_printf(m, "affinity_changes %lld\n", atomic64_read(&s->affinity_changes));
 		seq_printf(m, "priority_changes %lld\n", atomic64_read(&s->priority_changes));
 		seq_printf(m, "boot_complete %lld\n", atomic64_read(&s->boot_complete));
+		seq_printf(m, "rt_grants %lld\n", atomic64_read(&s->rt_grants));
+		seq_printf(m, "rt_throttled %lld\n", atomic64_read(&s->rt_throttled));
+		seq_printf(m, "vnuma_placed %lld\n", atomic64_read(&s->vnuma_placed));
+		seq_printf(m, "vnuma_clamped %lld\n", atomic64_read(&s->vnuma_clamped));
 	}
 	rcu_read_unlock();
 }
@@ -291,6 +304,7 @@ void topo_vm_exit(void)
 		}
 		spin_unlock(&topo_vms_lock);
 		xa_for_each(&vm->vcpus, idx, tv) {
+			hrtimer_cancel(&tv->rt_timer);
 			if (READ_ONCE(tv->page_msr))
 				topo_mark_gone(tv);
 			topo_hint_restore(tv);

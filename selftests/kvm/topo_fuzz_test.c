@@ -14,7 +14,8 @@
  * Checked: every guest access either succeeds or faults (the guest
  * counts, nothing else happens to it); the VM's counters account for the
  * refusals; the vCPU threads never leave the CPUs the administrator gave
- * them, and their nice value never leaves [base - max_boost, base + 5];
+ * them, their nice value never leaves [base - max_boost, base + 5], and
+ * without a real-time budget they never leave SCHED_OTHER;
  * no per-VM state outlives its VM. The lab's console scan and kmemleak
  * pass catch any warning or leak in the host.
  *
@@ -141,6 +142,10 @@ static void check_limits(struct worker *w)
 	if (!CPU_EQUAL(&outside, &now)) {
 		__atomic_add_fetch(&violations, 1, __ATOMIC_RELAXED);
 		ksft_print_msg("thread %d left its allowed CPUs\n", w->tid);
+	}
+	if (sched_getscheduler(w->tid) != SCHED_OTHER) {
+		__atomic_add_fetch(&violations, 1, __ATOMIC_RELAXED);
+		ksft_print_msg("thread %d got a real-time policy without a budget\n", w->tid);
 	}
 	nice = getpriority(PRIO_PROCESS, w->tid);
 	if (nice < w->base_nice - BOOST || nice > w->base_nice + 5) {
@@ -311,7 +316,7 @@ int main(int argc, char *argv[])
 			 vm_stat("write_failed"), vm_stat("hints_applied"),
 			 vm_stat("affinity_changes"), vm_stat("priority_changes"));
 	ksft_test_result(!READ_ONCE(violations),
-			 "no hint took a vCPU thread outside its CPUs or nice range [%d, %d] (%d violations)\n",
+			 "no hint took a vCPU thread outside its CPUs, nice range [%d, %d] or SCHED_OTHER (%d violations)\n",
 			 2 - BOOST, 2 + 5, READ_ONCE(violations));
 	kvm_vm_free(vm);
 	munmap(toggle_hva, TOGGLE_SIZE);

@@ -10,7 +10,8 @@
  * co-location group gathers both threads in one package; a group that
  * lies outside a thread's allowed CPUs leaves it where the administrator
  * put it; a latency-critical class raises priority by max_boost and no
- * more; a background class lowers it; a hint within the rate limit
+ * more; real time only with the administrator's budget; a background
+ * class lowers it; a hint within the rate limit
  * waits; reserved values fault and bad parameters are refused; a vCPU
  * reset gives the thread back; given the module's path, unloading gives
  * back what the module set.
@@ -92,6 +93,19 @@ static uint64_t hint(int idx, uint64_t hint)
 	sem_wait(&workers[idx].done);
 	sync_global_from_guest(vm, guest_vector);
 	return guest_vector[idx];
+}
+
+/*
+ * Write @h and make sure it is the one applied: a hint still waiting for
+ * the rate limit is applied when the vCPU next enters, and then the fresh
+ * write waits in turn; a second write, an interval later, settles it.
+ */
+static void settle(int idx, uint64_t h)
+{
+	usleep(HINT_INTERVAL_US);
+	hint(idx, h);
+	usleep(HINT_INTERVAL_US);
+	hint(idx, h);
 }
 
 static void admin_set(int idx, const cpu_set_t *cpus, int nice)
@@ -206,7 +220,7 @@ int main(int argc, char *argv[])
 	ksft_print_header();
 	nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	TEST_REQUIRE(nr_cpus >= 2);
-	ksft_set_plan(ko ? 8 : 7);
+	ksft_set_plan(ko ? 9 : 8);
 
 	vm = vm_create_with_vcpus(2, guest_code, vcpus);
 	vm_init_descriptor_tables(vm);
@@ -287,6 +301,21 @@ int main(int argc, char *argv[])
 			 "a hint within hint_interval_ms waits for it (nice %d, then %d)\n",
 			 n0, n1);
 
+	/* Real time only with a budget from the administrator. */
+	settle(0, KVMEXT_HINT(0, 0, KVMEXT_HINT_CLASS_LATENCY));
+	n0 = sched_getscheduler(workers[0].tid);
+	set_param("rt_budget_pct", "50", true);
+	set_param("rt_budget_pct", "91", false);
+	settle(0, KVMEXT_HINT(0, 0, KVMEXT_HINT_CLASS_LATENCY));
+	n1 = sched_getscheduler(workers[0].tid);
+	settle(0, KVMEXT_HINT(0, 0, KVMEXT_HINT_CLASS_NORMAL));
+	i = sched_getscheduler(workers[0].tid);
+	set_param("rt_budget_pct", "0", true);
+	ksft_test_result(n0 == SCHED_OTHER && n1 == SCHED_FIFO && i == SCHED_OTHER &&
+			 vm_stat("rt_grants") == 1,
+			 "SCHED_FIFO only once rt_budget_pct is set, and only while latency-critical (%d %d %d)\n",
+			 n0, n1, i);
+
 	/* A reset gives vCPU 1's thread back to the administrator's settings. */
 	usleep(HINT_INTERVAL_US);
 	hint(1, KVMEXT_HINT(0, 0, KVMEXT_HINT_CLASS_LATENCY));
@@ -299,8 +328,7 @@ int main(int argc, char *argv[])
 			 "a vCPU reset drops its hint: nice %d, then %d\n", n0, n1);
 
 	if (ko) {
-		usleep(HINT_INTERVAL_US);
-		hint(0, KVMEXT_HINT(0, 0, KVMEXT_HINT_CLASS_LATENCY));
+		settle(0, KVMEXT_HINT(0, 0, KVMEXT_HINT_CLASS_LATENCY));
 		n0 = nice_of(0);
 		TEST_ASSERT(!syscall(__NR_delete_module, "kvm_topo", O_NONBLOCK), "rmmod");
 		n1 = nice_of(0);
