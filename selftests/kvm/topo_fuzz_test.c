@@ -9,7 +9,8 @@
  * re-creates all the time, every vector, random hints), and scribble over
  * their own registered page. Meanwhile the host deletes and re-creates
  * that memslot and moves the vCPU threads. Then a series of short-lived
- * VMs register and are destroyed at once.
+ * VMs register and are destroyed at once. Given the module's path, the
+ * test also unloads and reloads kvm-topo while the vCPUs hammer it.
  *
  * Checked: every guest access either succeeds or faults (the guest
  * counts, nothing else happens to it); the VM's counters account for the
@@ -19,9 +20,10 @@
  * no per-VM state outlives its VM. The lab's console scan and kmemleak
  * pass catch any warning or leak in the host.
  *
- * Usage: topo_fuzz_test [writes per vCPU, default 50000]
+ * Usage: topo_fuzz_test [writes per vCPU, default 50000] [path/to/kvm-topo.ko]
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -130,6 +132,7 @@ static struct worker workers[2];
 static int nr_cpus;
 static bool done[2];
 static int violations;
+static int syncs;
 
 static void check_limits(struct worker *w)
 {
@@ -165,8 +168,10 @@ static void *worker_fn(void *arg)
 		    "sched_setaffinity");
 	TEST_ASSERT(!setpriority(PRIO_PROCESS, 0, w->base_nice), "setpriority");
 	WRITE_ONCE(w->started, true);
-	while (kvmext_run_to_ucall(w->vcpu, &uc) == UCALL_SYNC)
+	while (kvmext_run_to_ucall(w->vcpu, &uc) == UCALL_SYNC) {
 		check_limits(w);
+		__atomic_add_fetch(&syncs, 1, __ATOMIC_RELAXED);
+	}
 	check_limits(w);
 	WRITE_ONCE(done[w - workers], true);
 	return NULL;
@@ -190,6 +195,39 @@ static long vm_stat(const char *name)
 	}
 	fclose(f);
 	return sum;
+}
+
+static int module_reload(const char *ko, bool load)
+{
+	char params[32];
+	int fd, r;
+
+	if (!load)
+		return syscall(__NR_delete_module, "kvm_topo", O_NONBLOCK);
+	fd = open(ko, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	snprintf(params, sizeof(params), "max_boost=%d", BOOST);
+	r = syscall(__NR_finit_module, fd, params, 0);
+	close(fd);
+	return r;
+}
+
+/* The counters the checks use; kept across the module's reload. */
+struct fuzz_stats {
+	long rejected, registrations, updates, write_failed, hints_applied,
+	     affinity_changes, priority_changes;
+};
+
+static void stats_add(struct fuzz_stats *st)
+{
+	st->rejected += vm_stat("rejected_");
+	st->registrations += vm_stat("registrations");
+	st->updates += vm_stat("updates");
+	st->write_failed += vm_stat("write_failed");
+	st->hints_applied += vm_stat("hints_applied");
+	st->affinity_changes += vm_stat("affinity_changes");
+	st->priority_changes += vm_stat("priority_changes");
 }
 
 static void toggle_slot(struct kvm_vm *vm, void *hva, bool present)
@@ -245,7 +283,10 @@ static int short_lived_vms(int n)
 int main(int argc, char *argv[])
 {
 	uint64_t iterations = argc > 1 ? strtoull(argv[1], NULL, 0) : 50000;
-	uint64_t writes = 0, faults = 0, reads = 0, rejected;
+	const char *ko = argc > 2 ? argv[2] : NULL;
+	int reload_failed = 0, reloads = 0;
+	uint64_t writes = 0, faults = 0, reads = 0;
+	struct fuzz_stats st = {};
 	struct kvm_vcpu *vcpus[2];
 	struct kvm_vm *vm;
 	void *toggle_hva;
@@ -256,7 +297,7 @@ int main(int argc, char *argv[])
 	ksft_print_header();
 	nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	TEST_REQUIRE(nr_cpus >= 2);
-	ksft_set_plan(4);
+	ksft_set_plan(ko ? 5 : 4);
 
 	f = fopen("/sys/module/kvm_topo/parameters/max_boost", "w");
 	TEST_ASSERT(f && fprintf(f, "%d", BOOST) > 0 && !fclose(f), "set max_boost");
@@ -288,6 +329,17 @@ int main(int argc, char *argv[])
 	while (!READ_ONCE(done[0]) || !READ_ONCE(done[1])) {
 		toggle_slot(vm, toggle_hva, rounds & 1);
 		rounds++;
+		/*
+		 * Out and back in while both vCPUs write its MSRs, once they
+		 * are 70% through, so most writes meet a loaded module.
+		 */
+		if (ko && reloads < 2 &&
+		    READ_ONCE(syncs) * 1024 >= 2 * iterations * 7 / 10) {
+			if (!reloads)
+				stats_add(&st);
+			reload_failed += module_reload(ko, reloads == 1) != 0;
+			reloads++;
+		}
 		usleep(500);
 		for (i = 0; i < 2; i++)
 			if (READ_ONCE(workers[i].started) && !READ_ONCE(done[i]))
@@ -295,13 +347,18 @@ int main(int argc, char *argv[])
 	}
 	for (i = 0; i < 2; i++)
 		pthread_join(workers[i].thread, NULL);
+	if (ko && reloads == 1) {
+		/* The vCPUs finished first: load it back for the checks below. */
+		reload_failed += module_reload(ko, true) != 0;
+		reloads++;
+	}
 	sync_global_from_guest(vm, guest_results);
 	for (i = 0; i < 2; i++) {
 		writes += guest_results[i].writes;
 		faults += guest_results[i].faults;
 		reads += guest_results[i].reads;
 	}
-	rejected = vm_stat("rejected_");
+	stats_add(&st);
 	ksft_test_result(writes == 2 * iterations,
 			 "%lu random writes and %lu reads completed, %lu faulted; %u memslot toggles\n",
 			 writes, reads, faults, rounds);
@@ -309,15 +366,18 @@ int main(int argc, char *argv[])
 	 * Every refusal the module counted is a guest fault; the rest of
 	 * the faults are unserved MSRs and the read-only probe.
 	 */
-	ksft_test_result(rejected > 0 && rejected <= faults && vm_stat("registrations") > 0 &&
-			 vm_stat("hints_applied") > 0,
+	ksft_test_result(st.rejected > 0 && st.rejected <= faults && st.registrations > 0 &&
+			 st.hints_applied > 0,
 			 "the VM's counters account for the refusals: %ld of %lu faults; %ld registrations, %ld updates, %ld failed writes, %ld hints applied, %ld affinity and %ld nice changes\n",
-			 rejected, faults, vm_stat("registrations"), vm_stat("updates"),
-			 vm_stat("write_failed"), vm_stat("hints_applied"),
-			 vm_stat("affinity_changes"), vm_stat("priority_changes"));
+			 st.rejected, faults, st.registrations, st.updates, st.write_failed,
+			 st.hints_applied, st.affinity_changes, st.priority_changes);
 	ksft_test_result(!READ_ONCE(violations),
 			 "no hint took a vCPU thread outside its CPUs, nice range [%d, %d] or SCHED_OTHER (%d violations)\n",
 			 2 - BOOST, 2 + 5, READ_ONCE(violations));
+	if (ko)
+		ksft_test_result(reloads == 2 && !reload_failed,
+				 "kvm-topo unloaded and reloaded while the vCPUs hammered it (%d of %d failed)\n",
+				 reload_failed, reloads);
 	kvm_vm_free(vm);
 	munmap(toggle_hva, TOGGLE_SIZE);
 
