@@ -61,8 +61,14 @@ style:
 	@test -n "$(CHECKPATCH)" || { echo "kvmext: set CHECKPATCH=<linux tree>/scripts/checkpatch.pl (lab/lab.sh fetch provides one)" >&2; exit 1; }
 	$(CHECKPATCH) --no-tree --quiet --show-types -f $(SOURCES)
 
+# Not kbuild's "clean" with M=: that deletes every *.o, *.ko and
+# modules.order under the tree, lab/cache's kernel modules and debug
+# kernel objects included.
+MODULE_DIRS := common kvm-topo
 clean:
-	-test -f "$(KDIR)/Makefile" && $(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean
+	find $(MODULE_DIRS) -type f \( -name '*.[aios]' -o -name '*.ko' -o -name '*.mod' \
+		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '.*.d' -o -name modules.order \) -delete
+	rm -f Module.symvers modules.order .modules.order.cmd .Module.symvers.cmd
 
 lab-test:
 	lab/lab.sh test

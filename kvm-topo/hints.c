@@ -122,6 +122,33 @@ static int topo_group_anchor(struct topo_vcpu *tv, u64 hint)
 }
 
 /**
+ * topo_max_boost() - the max_boost in force for a VM
+ * @vm: the VM, or NULL for the module parameter
+ *
+ * Return: the VM's own value if its administrator set one, else the
+ * module parameter.
+ */
+unsigned int topo_max_boost(struct topo_vm *vm)
+{
+	int v = vm ? READ_ONCE(vm->max_boost) : -1;
+
+	return v >= 0 ? v : READ_ONCE(max_boost);
+}
+
+/**
+ * topo_rt_budget_pct() - the rt_budget_pct in force for a VM
+ * @vm: the VM, or NULL for the module parameter
+ *
+ * Return: as topo_max_boost().
+ */
+unsigned int topo_rt_budget_pct(struct topo_vm *vm)
+{
+	int v = vm ? READ_ONCE(vm->rt_budget_pct) : -1;
+
+	return v >= 0 ? v : READ_ONCE(rt_budget_pct);
+}
+
+/**
  * topo_vnuma_policy() - whether registering should place the vCPU thread
  *
  * Return: the vnuma module parameter.
@@ -229,7 +256,7 @@ void topo_rt_init(struct topo_vcpu *tv)
  */
 static void topo_rt_update(struct topo_vcpu *tv, bool want, int nice)
 {
-	u64 budget = (u64)READ_ONCE(rt_budget_pct) * TOPO_RT_WINDOW_NS / 100;
+	u64 budget = (u64)topo_rt_budget_pct(tv->vm) * TOPO_RT_WINDOW_NS / 100;
 	u64 now = ktime_get_ns(), ran = current->se.sum_exec_runtime;
 	struct task_struct *t = current;
 
@@ -323,7 +350,7 @@ void topo_hint_apply(struct topo_vcpu *tv)
 	cpumask_copy(&tv->hint_mask, t->cpus_ptr);
 
 	nice = topo_hint_nice(KVMEXT_HINT_CLASS(hint), tv->base_nice,
-			      READ_ONCE(max_boost), &clamped);
+			      topo_max_boost(tv->vm), &clamped);
 	if (clamped) {
 		atomic64_inc(&s->hints_clamped_cap);
 		any_clamp = true;

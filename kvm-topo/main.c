@@ -84,8 +84,7 @@ static int __init topo_init(void)
 	do {
 		topo_epoch = get_random_u64();
 	} while (topo_epoch == KVMEXT_TOPO_EPOCH_GONE);
-	topo_vm_init();
-	ret = topo_vm_alloc_wq();
+	ret = topo_vm_init();
 	if (ret)
 		return ret;
 	topo_debugfs_init();

@@ -191,6 +191,12 @@ enum {
  * @vcpus: struct topo_vcpu by vcpu_idx, for vCPUs that registered
  * @last_cpu: physical CPU each vCPU (by vcpu_idx) last ran on, -1 if none
  * @flags: TOPO_VM_* bits
+ * @pid: the VMM's pid, which names the VM
+ * @seq: module-wide sequence number, so that one VMM's VMs differ
+ * @max_boost: the administrator's per-VM max_boost, -1 for the module's
+ * @rt_budget_pct: the per-VM rt_budget_pct, -1 for the module's
+ * @sysfs: the VM's directory under /sys/kernel/kvm_topo/vms, once made
+ * @sysfs_work: makes it, from process context
  * @stats: per-VM counters
  * @free_work: frees the entry an RCU grace period after destruction
  */
@@ -200,6 +206,12 @@ struct topo_vm {
 	struct xarray vcpus;
 	int last_cpu[KVM_MAX_VCPUS];
 	unsigned long flags;
+	pid_t pid;
+	unsigned int seq;
+	int max_boost;
+	int rt_budget_pct;
+	struct kobject *sysfs;
+	struct work_struct sysfs_work;
 	struct topo_vm_stats stats;
 	struct rcu_work free_work;
 };
@@ -218,8 +230,7 @@ struct topo_vcpu *topo_vcpu_find(struct kvm_vcpu *vcpu);
 struct topo_vcpu *topo_vcpu_attach(struct topo_vm *vm, struct kvm_vcpu *vcpu);
 int topo_vm_destroy_hook(struct kprobe *p, struct pt_regs *regs);
 int topo_reset_hook(struct kprobe *p, struct pt_regs *regs);
-void topo_vm_init(void);
-int topo_vm_alloc_wq(void);
+int topo_vm_init(void);
 void topo_vm_exit(void);
 void topo_vms_show(struct seq_file *m);
 
@@ -253,6 +264,8 @@ void topo_hint_apply(struct topo_vcpu *tv);
 bool topo_hint_due(struct topo_vcpu *tv, u64 now);
 void topo_hint_restore(struct topo_vcpu *tv);
 bool topo_vnuma_policy(void);
+unsigned int topo_max_boost(struct topo_vm *vm);
+unsigned int topo_rt_budget_pct(struct topo_vm *vm);
 void topo_rt_init(struct topo_vcpu *tv);
 void topo_rt_recheck(struct topo_vcpu *tv);
 

@@ -6,9 +6,11 @@
  * page, so VMs that never use the interface cost one table lookup per
  * vCPU sched-in and nothing else. The state lives until KVM destroys the
  * VM, and is freed an RCU grace period later because the hooks look it up
- * under RCU.
+ * under RCU. Each VM with state also gets a directory of per-VM limits,
+ * /sys/kernel/kvm_topo/vms/<VMM pid>-<n>.
  */
 #include <linux/hashtable.h>
+#include <linux/kobject.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -18,6 +20,110 @@
 static DEFINE_HASHTABLE(topo_vms, 6);
 static DEFINE_SPINLOCK(topo_vms_lock);
 static struct workqueue_struct *topo_free_wq;
+static struct kobject *topo_sysfs_root, *topo_sysfs_vms;
+static atomic_t topo_vm_seq = ATOMIC_INIT(0);
+
+struct topo_vm_kobj {
+	struct kobject kobj;
+	struct topo_vm *vm;
+};
+
+static struct topo_vm *kobj_to_vm(struct kobject *kobj)
+{
+	return container_of(kobj, struct topo_vm_kobj, kobj)->vm;
+}
+
+/*
+ * A limit reads as the value in force; writing a number within the
+ * module parameter's range sets it for this VM, "default" returns to the
+ * module parameter. Anything else is refused and changes nothing.
+ */
+static ssize_t topo_limit_show(int v, unsigned int dflt, char *buf)
+{
+	return sysfs_emit(buf, "%u%s\n", v >= 0 ? v : dflt, v >= 0 ? "" : " default");
+}
+
+static ssize_t topo_limit_store(int *v, unsigned int max, const char *buf,
+				size_t count)
+{
+	unsigned int n;
+
+	if (sysfs_streq(buf, "default")) {
+		WRITE_ONCE(*v, -1);
+		return count;
+	}
+	if (kstrtouint(buf, 0, &n) || n > max)
+		return -EINVAL;
+	WRITE_ONCE(*v, n);
+	return count;
+}
+
+static ssize_t max_boost_show(struct kobject *kobj, struct kobj_attribute *a,
+			      char *buf)
+{
+	struct topo_vm *vm = kobj_to_vm(kobj);
+
+	return topo_limit_show(READ_ONCE(vm->max_boost), topo_max_boost(NULL), buf);
+}
+
+static ssize_t max_boost_store(struct kobject *kobj, struct kobj_attribute *a,
+			       const char *buf, size_t count)
+{
+	return topo_limit_store(&kobj_to_vm(kobj)->max_boost, 39, buf, count);
+}
+
+static ssize_t rt_budget_pct_show(struct kobject *kobj,
+				  struct kobj_attribute *a, char *buf)
+{
+	struct topo_vm *vm = kobj_to_vm(kobj);
+
+	return topo_limit_show(READ_ONCE(vm->rt_budget_pct),
+			       topo_rt_budget_pct(NULL), buf);
+}
+
+static ssize_t rt_budget_pct_store(struct kobject *kobj,
+				   struct kobj_attribute *a, const char *buf,
+				   size_t count)
+{
+	return topo_limit_store(&kobj_to_vm(kobj)->rt_budget_pct, 90, buf, count);
+}
+
+static struct kobj_attribute max_boost_attr = __ATTR_RW(max_boost);
+static struct kobj_attribute rt_budget_pct_attr = __ATTR_RW(rt_budget_pct);
+
+static struct attribute *topo_vm_attrs[] = {
+	&max_boost_attr.attr,
+	&rt_budget_pct_attr.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(topo_vm);
+
+static void topo_vm_kobj_release(struct kobject *kobj)
+{
+	kfree(container_of(kobj, struct topo_vm_kobj, kobj));
+}
+
+static const struct kobj_type topo_vm_ktype = {
+	.release = topo_vm_kobj_release,
+	.sysfs_ops = &kobj_sysfs_ops,
+	.default_groups = topo_vm_groups,
+};
+
+static void topo_vm_sysfs_add(struct work_struct *work)
+{
+	struct topo_vm *vm = container_of(work, struct topo_vm, sysfs_work);
+	struct topo_vm_kobj *k = kzalloc(sizeof(*k), GFP_KERNEL);
+
+	if (!k)
+		return;
+	k->vm = vm;
+	if (kobject_init_and_add(&k->kobj, &topo_vm_ktype, topo_sysfs_vms,
+				 "%d-%u", vm->pid, vm->seq)) {
+		kobject_put(&k->kobj);
+		return;
+	}
+	vm->sysfs = &k->kobj;
+}
 
 /**
  * topo_vm_find() - kvm-topo's state for a VM
@@ -57,6 +163,12 @@ static void topo_vm_free(struct work_struct *work)
 	struct topo_vcpu *tv;
 	unsigned long idx;
 
+	/* Removing the directory waits for its readers and writers. */
+	cancel_work_sync(&vm->sysfs_work);
+	if (vm->sysfs) {
+		kobject_del(vm->sysfs);
+		kobject_put(vm->sysfs);
+	}
 	xa_for_each(&vm->vcpus, idx, tv) {
 		hrtimer_cancel(&tv->rt_timer);
 		kfree(tv);
@@ -90,8 +202,13 @@ struct topo_vm *topo_vm_attach(struct kvm *kvm)
 	if (!vm)
 		return NULL;
 	vm->kvm = kvm;
+	vm->pid = kvm->userspace_pid;
+	vm->seq = atomic_inc_return(&topo_vm_seq);
+	vm->max_boost = -1;
+	vm->rt_budget_pct = -1;
 	xa_init(&vm->vcpus);
 	INIT_RCU_WORK(&vm->free_work, topo_vm_free);
+	INIT_WORK(&vm->sysfs_work, topo_vm_sysfs_add);
 	for (i = 0; i < KVM_MAX_VCPUS; i++)
 		vm->last_cpu[i] = -1;
 	/* vCPUs that already ran count from where they last ran. */
@@ -106,8 +223,9 @@ struct topo_vm *topo_vm_attach(struct kvm *kvm)
 	if (old) {
 		xa_destroy(&vm->vcpus);
 		kfree(vm);
-		vm = old;
+		return old;
 	}
+	schedule_work(&vm->sysfs_work);
 	return vm;
 }
 
@@ -236,7 +354,9 @@ void topo_vms_show(struct seq_file *m)
 		regd = 0;
 		xa_for_each(&vm->vcpus, idx, tv)
 			regd += !!READ_ONCE(tv->page_msr);
-		seq_printf(m, "vm %s\n", vm->kvm->stats_id);
+		/* As KVM names the VM in its statistics (kvm->stats_id). */
+		seq_printf(m, "vm kvm-%d\n", vm->pid);
+		seq_printf(m, "sysfs %d-%u\n", vm->pid, vm->seq);
 		seq_printf(m, "registered_vcpus %d\n", regd);
 		seq_printf(m, "registrations %lld\n", atomic64_read(&s->registrations));
 		seq_printf(m, "unregistrations %lld\n", atomic64_read(&s->unregistrations));
@@ -266,20 +386,25 @@ void topo_vms_show(struct seq_file *m)
 	rcu_read_unlock();
 }
 
-void topo_vm_init(void)
+/**
+ * topo_vm_init() - the VM table, its workqueue and /sys/kernel/kvm_topo/vms
+ *
+ * Return: 0 or -ENOMEM, with nothing left behind.
+ */
+int topo_vm_init(void)
 {
 	hash_init(topo_vms);
-}
-
-/**
- * topo_vm_alloc_wq() - create the workqueue that frees VM state
- *
- * Return: 0 or -ENOMEM.
- */
-int topo_vm_alloc_wq(void)
-{
 	topo_free_wq = alloc_workqueue("kvm_topo_free", 0, 0);
-	return topo_free_wq ? 0 : -ENOMEM;
+	topo_sysfs_root = kobject_create_and_add(KBUILD_MODNAME, kernel_kobj);
+	topo_sysfs_vms = topo_sysfs_root ?
+		kobject_create_and_add("vms", topo_sysfs_root) : NULL;
+	if (topo_free_wq && topo_sysfs_vms)
+		return 0;
+	kobject_put(topo_sysfs_vms);
+	kobject_put(topo_sysfs_root);
+	if (topo_free_wq)
+		destroy_workqueue(topo_free_wq);
+	return -ENOMEM;
 }
 
 /**
@@ -317,4 +442,6 @@ void topo_vm_exit(void)
 	/* Entries of VMs destroyed meanwhile were queued by the hook. */
 	rcu_barrier();
 	destroy_workqueue(topo_free_wq);
+	kobject_put(topo_sysfs_vms);
+	kobject_put(topo_sysfs_root);
 }

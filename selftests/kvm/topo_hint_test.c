@@ -10,7 +10,7 @@
  * co-location group gathers both threads in one package; a group that
  * lies outside a thread's allowed CPUs leaves it where the administrator
  * put it; a latency-critical class raises priority by max_boost and no
- * more; real time only with the administrator's budget; a background
+ * more, or than the VM's own limit in sysfs; real time only with the administrator's budget; a background
  * class lowers it; a hint within the rate limit
  * waits; reserved values fault and bad parameters are refused; a vCPU
  * reset gives the thread back; given the module's path, unloading gives
@@ -208,6 +208,45 @@ static long vm_stat(const char *name)
 	return found;
 }
 
+/* This VM's directory of per-VM limits, named in kvm-topo's vms file. */
+static void vm_sysfs(const char *file, char *path, size_t n)
+{
+	FILE *f = fopen("/sys/kernel/debug/kvm/kvm_topo/vms", "r");
+	char line[128], me[64], name[64] = "";
+	bool mine = false;
+
+	TEST_ASSERT(f, "open kvm_topo/vms");
+	snprintf(me, sizeof(me), "vm kvm-%d\n", getpid());
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "vm ", 3))
+			mine = !strcmp(line, me);
+		else if (mine)
+			sscanf(line, "sysfs %63s", name);
+	}
+	fclose(f);
+	TEST_ASSERT(name[0], "no sysfs directory for this VM");
+	snprintf(path, n, "/sys/kernel/kvm_topo/vms/%s/%s", name, file);
+}
+
+static bool write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), r;
+
+	TEST_ASSERT(fd >= 0, "open %s", path);
+	r = write(fd, val, strlen(val));
+	close(fd);
+	return r == (int)strlen(val);
+}
+
+static void read_file(const char *path, char *buf, size_t n)
+{
+	FILE *f = fopen(path, "r");
+
+	TEST_ASSERT(f && fgets(buf, n, f), "read %s", path);
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+}
+
 int main(int argc, char *argv[])
 {
 	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
@@ -220,7 +259,7 @@ int main(int argc, char *argv[])
 	ksft_print_header();
 	nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	TEST_REQUIRE(nr_cpus >= 2);
-	ksft_set_plan(ko ? 9 : 8);
+	ksft_set_plan(ko ? 10 : 9);
 
 	vm = vm_create_with_vcpus(2, guest_code, vcpus);
 	vm_init_descriptor_tables(vm);
@@ -286,6 +325,29 @@ int main(int argc, char *argv[])
 	ksft_test_result(n0 == -5 && n1 == -2 && CPU_EQUAL(&a0, &all),
 			 "latency-critical raises priority by max_boost only: nice %d, then %d with max_boost 2\n",
 			 n0, n1);
+	/* The per-VM limit overrides the module's, until set to default. */
+	{
+		char path[160], r0[32], r1[32], r2[32];
+		bool ok;
+
+		vm_sysfs("max_boost", path, sizeof(path));
+		ok = write_file(path, "1") && !write_file(path, "40") &&
+		     !write_file(path, "x");
+		read_file(path, r0, sizeof(r0));
+		settle(0, KVMEXT_HINT(0, 0, KVMEXT_HINT_CLASS_LATENCY));
+		n0 = nice_of(0);
+		ok = ok && write_file(path, "default");
+		read_file(path, r1, sizeof(r1));
+		settle(0, KVMEXT_HINT(0, 0, KVMEXT_HINT_CLASS_LATENCY));
+		n1 = nice_of(0);
+		vm_sysfs("rt_budget_pct", path, sizeof(path));
+		read_file(path, r2, sizeof(r2));
+		ksft_test_result(ok && !strcmp(r0, "1") && n0 == -1 && !strcmp(r1, "2 default") &&
+				 n1 == -2 && !strcmp(r2, "0 default"),
+				 "per-VM max_boost 1 gives nice %d (\"%s\"), back to the module's: %d (\"%s\"); 40 and x refused\n",
+				 n0, r0, n1, r1);
+	}
+
 	usleep(HINT_INTERVAL_US);
 	hint(0, KVMEXT_HINT(0, 0, KVMEXT_HINT_CLASS_BACKGROUND));
 	n0 = nice_of(0);
