@@ -21,11 +21,14 @@ static struct dentry *topo_debugfs;
 
 /* Every hook of the module, checked at load (common/hook.h). */
 static struct kvmext_hook topo_hooks[] = {
+	KVMEXT_SYMBOL("kvm_x86_ops", &topo_kvm_x86_ops),
 	/* Removed last: without the two below, KVM's PMU refuses our MSRs. */
 	KVMEXT_REDIRECT("kvm_pmu_is_valid_msr", topo_msr_index_is_ours,
 			topo_pmu_is_valid_msr),
 	KVMEXT_REDIRECT("kvm_pmu_get_msr", topo_msr_is_ours, topo_get_msr),
 	KVMEXT_REDIRECT("kvm_pmu_set_msr", topo_msr_is_ours, topo_set_msr),
+	KVMEXT_REDIRECT("kvm_emulate_hypercall", topo_hc_is_ours,
+			topo_emulate_hypercall),
 	KVMEXT_KPROBE("record_steal_time", topo_steal_update_hook),
 	KVMEXT_KPROBE("kvm_vcpu_reset", topo_reset_hook),
 	KVMEXT_KPROBE("kvm_arch_vcpu_ioctl_set_mpstate", topo_reset_hook),

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The guest-facing MSRs of include/uapi/kvmext/pv.h.
+ * The guest-facing MSRs and hypercall of include/uapi/kvmext/pv.h.
  *
  * Stock KVM answers an MSR it does not know from the default case of
  * kvm_get_msr_common()/kvm_set_msr_common(), which both vendor modules
@@ -14,9 +14,13 @@
  * path of the MSRs guests use most (x2APIC, TSC deadline), which never
  * reach the default case.
  */
+#include <asm/kvm_para.h>
 #include <kvmext/pv.h>
 
 #include "topo.h"
+
+/* Not exported by 6.1's kvm.ko; looked up through the hook table. */
+struct kvm_x86_ops *topo_kvm_x86_ops;
 
 static bool topo_index_is_ours(u32 index)
 {
@@ -255,4 +259,55 @@ int topo_set_msr(struct kvm_vcpu *vcpu, struct msr_data *msr)
 		atomic64_inc(&topo_stats.probe_writes_rejected);
 		return 1;
 	}
+}
+
+/**
+ * topo_hc_is_ours() - whether a kvm_emulate_hypercall() call is ours
+ * @regs: the registers at the function's entry; the vCPU is the first
+ *	argument
+ *
+ * Only KVMEXT_HC_HINT, and never where KVM hands hypercalls to its Xen or
+ * Hyper-V emulation (those take the number from elsewhere) or cannot see
+ * the guest's registers. Both vendor modules keep RAX and RBX in
+ * vcpu->arch.regs on a hypercall exit.
+ *
+ * Return: true to serve the call here.
+ */
+bool topo_hc_is_ours(struct pt_regs *regs)
+{
+	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)regs_get_kernel_argument(regs, 0);
+
+	if (vcpu->arch.hyperv_enabled || vcpu->arch.guest_state_protected ||
+	    (vcpu->kvm->arch.xen_hvm_config.flags & KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL))
+		return false;
+	return (u32)vcpu->arch.regs[VCPU_REGS_RAX] == KVMEXT_HC_HINT;
+}
+
+/**
+ * topo_emulate_hypercall() - replaces kvm_emulate_hypercall() for
+ *	KVMEXT_HC_HINT
+ * @vcpu: the vCPU
+ *
+ * Same checks and accounting as KVM's own hypercalls; must not sleep.
+ *
+ * Return: as kvm_skip_emulated_instruction().
+ */
+int topo_emulate_hypercall(struct kvm_vcpu *vcpu)
+{
+	unsigned long ret;
+	int db, l;
+
+	topo_kvm_x86_ops->get_cs_db_l_bits(vcpu, &db, &l);
+	if (topo_kvm_x86_ops->get_cpl(vcpu))
+		ret = -KVM_EPERM;
+	else if (!(vcpu->arch.efer & EFER_LMA) || !l)
+		ret = -KVM_ENOSYS;	/* the hint needs 41 bits */
+	else
+		ret = topo_set_hint(vcpu, vcpu->arch.regs[VCPU_REGS_RBX]) ?
+			-KVM_EINVAL : 0;
+	vcpu->arch.regs[VCPU_REGS_RAX] = ret;
+	/* What kvm_rax_write() does; kvm_cache_regs.h is not shipped. */
+	__set_bit(VCPU_REGS_RAX, (unsigned long *)&vcpu->arch.regs_dirty);
+	++vcpu->stat.hypercalls;
+	return kvm_skip_emulated_instruction(vcpu);
 }

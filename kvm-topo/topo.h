@@ -222,6 +222,9 @@ bool topo_pmu_is_valid_msr(struct kvm_vcpu *vcpu, u32 msr);
 bool topo_msr_is_ours(struct pt_regs *regs);
 int topo_get_msr(struct kvm_vcpu *vcpu, struct msr_data *msr);
 int topo_set_msr(struct kvm_vcpu *vcpu, struct msr_data *msr);
+extern struct kvm_x86_ops *topo_kvm_x86_ops;
+bool topo_hc_is_ours(struct pt_regs *regs);
+int topo_emulate_hypercall(struct kvm_vcpu *vcpu);
 
 /* vm.c */
 struct topo_vm *topo_vm_find(struct kvm *kvm);

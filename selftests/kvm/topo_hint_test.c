@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -42,6 +43,7 @@
 
 static uint64_t guest_hint[2];
 static uint64_t guest_vector[2];
+static uint64_t guest_by_hypercall[2];
 
 static void guest_code(uint64_t idx)
 {
@@ -51,7 +53,12 @@ static void guest_code(uint64_t idx)
 	GUEST_ASSERT(KVMEXT_PROBE_FEATURES(v) & KVMEXT_FEATURE_HINTS);
 	for (;;) {
 		GUEST_SYNC(0);
-		guest_vector[idx] = wrmsr_safe(MSR_KVMEXT_HINT, READ_ONCE(guest_hint[idx]));
+		if (READ_ONCE(guest_by_hypercall[idx]))
+			guest_vector[idx] = kvm_hypercall(KVMEXT_HC_HINT,
+							  READ_ONCE(guest_hint[idx]), 0, 0, 0);
+		else
+			guest_vector[idx] = wrmsr_safe(MSR_KVMEXT_HINT,
+						       READ_ONCE(guest_hint[idx]));
 	}
 }
 
@@ -259,7 +266,7 @@ int main(int argc, char *argv[])
 	ksft_print_header();
 	nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	TEST_REQUIRE(nr_cpus >= 2);
-	ksft_set_plan(ko ? 10 : 9);
+	ksft_set_plan(ko ? 11 : 10);
 
 	vm = vm_create_with_vcpus(2, guest_code, vcpus);
 	vm_init_descriptor_tables(vm);
@@ -388,6 +395,18 @@ int main(int argc, char *argv[])
 	n1 = nice_of(1);
 	ksft_test_result(n0 == -2 && n1 == 0 && vcpu_get_msr(vcpus[1], MSR_KVMEXT_HINT) == 0,
 			 "a vCPU reset drops its hint: nice %d, then %d\n", n0, n1);
+
+	/* The hypercall carries the same hint. */
+	guest_by_hypercall[1] = 1;
+	sync_global_to_guest(vm, guest_by_hypercall);
+	settle(1, KVMEXT_HINT(0, 0, KVMEXT_HINT_CLASS_BACKGROUND));
+	n0 = nice_of(1);
+	v1 = hint(1, 1ULL << 50);
+	guest_by_hypercall[1] = 0;
+	sync_global_to_guest(vm, guest_by_hypercall);
+	ksft_test_result(n0 == 5 && v1 == (uint64_t)-EINVAL,
+			 "the hint hypercall applies a hint (nice %d) and refuses a bad one (%ld)\n",
+			 n0, v1);
 
 	if (ko) {
 		settle(0, KVMEXT_HINT(0, 0, KVMEXT_HINT_CLASS_LATENCY));

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <linux/kvm_para.h>
+
 #include <kvmext/pv.h>
 
 #include "kselftest.h"
@@ -21,7 +23,7 @@
 #include "processor.h"
 #include "test_util.h"
 
-enum { PROBE_READ = 1, PROBE_WRITE, NEIGHBOUR_READ, STOCK_READ };
+enum { PROBE_READ = 1, PROBE_WRITE, NEIGHBOUR_READ, STOCK_READ, HYPERCALLS };
 
 static void guest_code(void)
 {
@@ -38,6 +40,10 @@ static void guest_code(void)
 	v = 0;
 	vec = rdmsr_safe(MSR_IA32_APICBASE, &v);
 	GUEST_SYNC_ARGS(STOCK_READ, vec, v, 0, 0);
+	/* The hint hypercall, a bad hint, and a neighbouring number. */
+	GUEST_SYNC_ARGS(HYPERCALLS, kvm_hypercall(KVMEXT_HC_HINT, 0, 0, 0, 0),
+			kvm_hypercall(KVMEXT_HC_HINT, 1ULL << 63, 0, 0, 0),
+			kvm_hypercall(KVMEXT_HC_HINT + 1, 0, 0, 0, 0), 0);
 	GUEST_DONE();
 }
 
@@ -53,7 +59,7 @@ int main(int argc, char *argv[])
 	if (argc != 2 || (strcmp(argv[1], "present") && strcmp(argv[1], "absent")))
 		ksft_exit_fail_msg("usage: %s present|absent\n", argv[0]);
 	present = !strcmp(argv[1], "present");
-	ksft_set_plan(4);
+	ksft_set_plan(5);
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
 	vm_init_descriptor_tables(vm);
@@ -89,6 +95,19 @@ int main(int argc, char *argv[])
 			ksft_test_result(vec == 0 && (val & 0xfffff000) == 0xfee00000,
 					 "KVM's own MSRs unaffected (APIC base 0x%lx)\n",
 					 val);
+			break;
+		case HYPERCALLS:
+			if (present)
+				ksft_test_result(uc.args[2] == 0 && uc.args[3] == (uint64_t)-KVM_EINVAL &&
+						 uc.args[4] == (uint64_t)-KVM_ENOSYS,
+						 "hint hypercall returns 0, -KVM_EINVAL for a bad hint; other numbers -KVM_ENOSYS (%ld %ld %ld)\n",
+						 uc.args[2], uc.args[3], uc.args[4]);
+			else
+				ksft_test_result(uc.args[2] == (uint64_t)-KVM_ENOSYS &&
+						 uc.args[3] == (uint64_t)-KVM_ENOSYS &&
+						 uc.args[4] == (uint64_t)-KVM_ENOSYS,
+						 "without the module the hint hypercall is -KVM_ENOSYS, as stock (%ld %ld %ld)\n",
+						 uc.args[2], uc.args[3], uc.args[4]);
 			break;
 		default:
 			TEST_FAIL("unknown stage %lu", stage);

@@ -98,6 +98,16 @@
  */
 #define MSR_KVMEXT_HINT			0x4b565803
 
+/*
+ * The same hint by hypercall (KVMEXT_FEATURE_HINTS), for 64-bit guests:
+ * RAX = KVMEXT_HC_HINT, RBX = the hint; RAX returns 0, -KVM_EINVAL for a
+ * value MSR_KVMEXT_HINT would refuse, -KVM_EPERM above CPL 0. The number
+ * is the MSR's index: far above KVM's own hypercalls (1-12 in 6.1), in the
+ * kvmext range. Not served in VMs with Hyper-V or Xen hypercalls enabled,
+ * whose numbers KVM routes elsewhere: use the MSR there.
+ */
+#define KVMEXT_HC_HINT			0x4b565803
+
 #define KVMEXT_HINT_GROUP(v)		((v) & 0xffffULL)
 #define KVMEXT_HINT_LEVEL(v)		(((v) >> 16) & 3)
 #define KVMEXT_HINT_CLASS(v)		(((v) >> 18) & 3)
