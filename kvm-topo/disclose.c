@@ -34,7 +34,6 @@
 #include "trace.h"
 
 u64 topo_epoch;
-atomic_t topo_works_pending = ATOMIC_INIT(0);
 
 unsigned int notify_interval_ms = 10;
 static unsigned int capacity_window_ms = 100;
@@ -219,7 +218,10 @@ static void topo_update_work(struct callback_head *cb)
 	if (kvm_get_running_vcpu() == tv->vcpu) {
 		if (READ_ONCE(tv->page_msr))
 			topo_update(tv);
-		if (test_and_clear_bit(TOPO_VCPU_HINT, &tv->flags)) {
+		/* Also run for other reasons: the rate limit still holds. */
+		if (test_bit(TOPO_VCPU_HINT, &tv->flags) &&
+		    topo_hint_due(tv, ktime_get_ns())) {
+			clear_bit(TOPO_VCPU_HINT, &tv->flags);
 			clear_bit(TOPO_VCPU_HINT_HELD, &tv->flags);
 			clear_bit(TOPO_VCPU_RT, &tv->flags);
 			topo_hint_apply(tv);
@@ -228,9 +230,7 @@ static void topo_update_work(struct callback_head *cb)
 			topo_rt_recheck(tv);
 	}
 	kvm_put_kvm(kvm);
-	/* Last: module unload waits for this count, then RCU tasks. */
-	if (atomic_dec_and_test(&topo_works_pending))
-		wake_up_var(&topo_works_pending);
+	topo_call_exit();
 }
 
 /* Queue the update on current, the vCPU's thread; from the probe. */
@@ -239,13 +239,13 @@ static void topo_queue(struct topo_vcpu *tv)
 	if (test_and_set_bit(TOPO_VCPU_QUEUED, &tv->flags))
 		return;
 	kvm_get_kvm(tv->vm->kvm);
-	atomic_inc(&topo_works_pending);
+	topo_call_enter();
 	init_task_work(&tv->work, topo_update_work);
 	if (task_work_add(current, &tv->work, TWA_RESUME)) {
 		/* The thread is exiting: nothing will enter the guest. */
 		clear_bit(TOPO_VCPU_QUEUED, &tv->flags);
 		kvm_put_kvm_no_destroy(tv->vm->kvm);
-		atomic_dec(&topo_works_pending);
+		topo_call_exit();
 	}
 }
 
@@ -281,11 +281,15 @@ int topo_steal_update_hook(struct kprobe *p, struct pt_regs *regs)
 	unsigned long i;
 	int cpu, old;
 
+	if (!READ_ONCE(topo_live))
+		return 0;
 	rcu_read_lock();
 	vm = topo_vm_find(vcpu->kvm);
 	if (!vm)
 		goto out;
 	tv = xa_load(&vm->vcpus, vcpu->vcpu_idx);
+	if (tv && tv->vcpu != vcpu)
+		tv = NULL;	/* see topo_vcpu_find() */
 	cpu = READ_ONCE(vcpu->cpu);
 	/* Full barrier: see the other vCPUs' moves, or be seen by them. */
 	old = xchg(&vm->last_cpu[vcpu->vcpu_idx], cpu);

@@ -203,22 +203,62 @@ static bool topo_vnuma_cpus(struct topo_vcpu *tv, struct cpumask *cpus)
  * (Re)capture the envelope when this module never saw the thread or
  * someone else changed its affinity or nice value since.
  */
+static int topo_task_ioprio(struct task_struct *t)
+{
+	return t->io_context ? t->io_context->ioprio : IOPRIO_DEFAULT;
+}
+
+/*
+ * Each of affinity, nice and I/O priority is captured again on its own
+ * when it is no longer what this module left it at: someone else set it.
+ */
 static void topo_hint_envelope(struct topo_vcpu *tv)
 {
 	struct task_struct *t = current;
+	bool first = !tv->hint_base_valid;
 
-	if (tv->hint_base_valid && cpumask_equal(t->cpus_ptr, &tv->hint_mask) &&
-	    task_nice(t) == tv->hint_nice)
-		return;
-	cpumask_copy(&tv->envelope, t->cpus_ptr);
-	cpumask_copy(&tv->hint_mask, t->cpus_ptr);
-	tv->base_nice = task_nice(t);
-	tv->hint_nice = tv->base_nice;
-	if (!tv->hint_base_valid)
-		tv->base_ioprio = t->io_context ? t->io_context->ioprio :
-				  IOPRIO_DEFAULT;
+	if (first || !cpumask_equal(t->cpus_ptr, &tv->hint_mask)) {
+		cpumask_copy(&tv->envelope, t->cpus_ptr);
+		cpumask_copy(&tv->hint_mask, t->cpus_ptr);
+	}
+	if (first || task_nice(t) != tv->hint_nice) {
+		tv->base_nice = task_nice(t);
+		tv->hint_nice = tv->base_nice;
+	}
+	if (first || topo_task_ioprio(t) != tv->hint_ioprio) {
+		tv->base_ioprio = topo_task_ioprio(t);
+		tv->hint_ioprio = tv->base_ioprio;
+	}
 	tv->hint_base_valid = true;
 }
+
+/*
+ * The best-effort level a hint may have: never above min_io_level, nor
+ * above the thread's own best-effort level; no I/O hint at all for a
+ * thread the administrator put in the idle class.
+ *
+ * Return: the level, or -1 when no I/O hint may apply.
+ */
+static int topo_io_level_cap(int base_ioprio)
+{
+	int cap = READ_ONCE(min_io_level);
+
+	switch (IOPRIO_PRIO_CLASS(base_ioprio)) {
+	case IOPRIO_CLASS_IDLE:
+		return -1;
+	case IOPRIO_CLASS_BE:
+		return max_t(int, cap, IOPRIO_PRIO_DATA(base_ioprio));
+	default:
+		return cap;
+	}
+}
+
+/*
+ * Affinity changes go through sched_setaffinity(), which intersects the
+ * mask with the thread's cpuset and applies the security hooks, so no
+ * hint (and no restore) ever takes a thread outside its cpuset.
+ */
+long (*topo_sched_setaffinity)(pid_t pid, const struct cpumask *mask);
 
 #define TOPO_RT_WINDOW_NS	NSEC_PER_SEC
 
@@ -269,8 +309,12 @@ static void topo_rt_update(struct topo_vcpu *tv, bool want, int nice)
 		return;
 	}
 	if (now - tv->rt_window_ns >= TOPO_RT_WINDOW_NS) {
+		/*
+		 * Real-time run time not yet charged is charged to the new
+		 * window, even the part that fell in the old one: never less.
+		 */
+		tv->rt_used_ns = tv->rt_active ? ran - tv->rt_mark : 0;
 		tv->rt_window_ns = now;
-		tv->rt_used_ns = 0;
 	} else if (tv->rt_active) {
 		tv->rt_used_ns += ran - tv->rt_mark;
 	}
@@ -291,7 +335,10 @@ static void topo_rt_update(struct topo_vcpu *tv, bool want, int nice)
 		tv->rt_active = true;
 		atomic64_inc(&tv->vm->stats.rt_grants);
 	}
-	hrtimer_start(&tv->rt_timer, ns_to_ktime(budget - tv->rt_used_ns),
+	/* Look again when the budget could be spent or the window ends. */
+	hrtimer_start(&tv->rt_timer,
+		      ns_to_ktime(min(budget - tv->rt_used_ns,
+				      tv->rt_window_ns + TOPO_RT_WINDOW_NS - now)),
 		      HRTIMER_MODE_REL);
 }
 
@@ -344,9 +391,14 @@ void topo_hint_apply(struct topo_vcpu *tv)
 			any_clamp = true;
 		}
 	}
-	if (!cpumask_equal(&tv->want, t->cpus_ptr) &&
-	    !set_cpus_allowed_ptr(t, &tv->want))
-		atomic64_inc(&s->affinity_changes);
+	if (!cpumask_equal(&tv->want, t->cpus_ptr)) {
+		if (!topo_sched_setaffinity(0, &tv->want)) {
+			atomic64_inc(&s->affinity_changes);
+		} else {
+			atomic64_inc(&s->hints_clamped_envelope);
+			any_clamp = true;
+		}
+	}
 	cpumask_copy(&tv->hint_mask, t->cpus_ptr);
 
 	nice = topo_hint_nice(KVMEXT_HINT_CLASS(hint), tv->base_nice,
@@ -363,17 +415,24 @@ void topo_hint_apply(struct topo_vcpu *tv)
 	topo_rt_update(tv, KVMEXT_HINT_CLASS(hint) == KVMEXT_HINT_CLASS_LATENCY,
 		       tv->hint_nice);
 
-	if (hint & KVMEXT_HINT_IO_VALID) {
-		io = KVMEXT_HINT_IO_LEVEL(hint);
-		if (io < READ_ONCE(min_io_level)) {
-			io = READ_ONCE(min_io_level);
+	io = topo_io_level_cap(tv->base_ioprio);
+	if ((hint & KVMEXT_HINT_IO_VALID) && io >= 0) {
+		if (KVMEXT_HINT_IO_LEVEL(hint) < io) {
 			atomic64_inc(&s->hints_clamped_cap);
 			any_clamp = true;
 		}
-		set_task_ioprio(t, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, io));
+		io = IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE,
+				       max_t(int, io, KVMEXT_HINT_IO_LEVEL(hint)));
 	} else {
-		set_task_ioprio(t, tv->base_ioprio);
+		if (hint & KVMEXT_HINT_IO_VALID) {
+			atomic64_inc(&s->hints_clamped_cap);
+			any_clamp = true;
+		}
+		io = tv->base_ioprio;
 	}
+	if (io != topo_task_ioprio(t))
+		set_task_ioprio(t, io);
+	tv->hint_ioprio = topo_task_ioprio(t);
 
 	if ((hint & KVMEXT_HINT_BOOT_COMPLETE) &&
 	    !test_and_set_bit(TOPO_VM_BOOTED, &tv->vm->flags))
@@ -422,9 +481,10 @@ void topo_hint_restore(struct topo_vcpu *tv)
 	if (tv->rt_active && t->policy == SCHED_FIFO)
 		sched_set_normal(t, tv->base_nice);
 	if (cpumask_equal(t->cpus_ptr, &tv->hint_mask))
-		set_cpus_allowed_ptr(t, &tv->envelope);
+		topo_sched_setaffinity(task_pid_vnr(t), &tv->envelope);
 	if (task_nice(t) == tv->hint_nice)
 		set_user_nice(t, tv->base_nice);
-	set_task_ioprio(t, tv->base_ioprio);
+	if (topo_task_ioprio(t) == tv->hint_ioprio)
+		set_task_ioprio(t, tv->base_ioprio);
 	put_task_struct(t);
 }

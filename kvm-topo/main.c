@@ -17,11 +17,45 @@
 #include "topo.h"
 
 struct topo_stats topo_stats;
+bool topo_live;
 static struct dentry *topo_debugfs;
+static atomic_t topo_calls = ATOMIC_INIT(0);
 
-/* Every hook of the module, checked at load (common/hook.h). */
+/**
+ * topo_call_enter() - count module code that may sleep or run later
+ *
+ * Queued task_works and the hypercall replacement (which can sleep in
+ * KVM) count themselves, so that unloading can wait for them: RCU-tasks
+ * alone treats a task that sleeps as being out of the module's text.
+ */
+void topo_call_enter(void)
+{
+	atomic_inc(&topo_calls);
+}
+
+/**
+ * topo_call_exit() - the end of what topo_call_enter() counted
+ *
+ * Must be the caller's last action: unloading waits for the count, then
+ * for an RCU-tasks grace period that covers the instructions after it.
+ */
+void topo_call_exit(void)
+{
+	if (atomic_dec_and_test(&topo_calls))
+		wake_up_var(&topo_calls);
+}
+
+/*
+ * Every hook of the module, checked at load (common/hook.h). The first
+ * TOPO_LIFE_HOOKS entries are armed first and removed last: the destroy
+ * hook must see every VM go for as long as the module holds VM state,
+ * and the symbols are used until the very end.
+ */
+#define TOPO_LIFE_HOOKS 3
 static struct kvmext_hook topo_hooks[] = {
+	KVMEXT_KPROBE("kvm_arch_destroy_vm", topo_vm_destroy_hook),
 	KVMEXT_SYMBOL("kvm_x86_ops", &topo_kvm_x86_ops),
+	KVMEXT_SYMBOL("sched_setaffinity", &topo_sched_setaffinity),
 	/* Removed last: without the two below, KVM's PMU refuses our MSRs. */
 	KVMEXT_REDIRECT("kvm_pmu_is_valid_msr", topo_msr_index_is_ours,
 			topo_pmu_is_valid_msr),
@@ -32,7 +66,6 @@ static struct kvmext_hook topo_hooks[] = {
 	KVMEXT_KPROBE("record_steal_time", topo_steal_update_hook),
 	KVMEXT_KPROBE("kvm_vcpu_reset", topo_reset_hook),
 	KVMEXT_KPROBE("kvm_arch_vcpu_ioctl_set_mpstate", topo_reset_hook),
-	KVMEXT_KPROBE("kvm_arch_destroy_vm", topo_vm_destroy_hook),
 };
 
 static int topo_stats_show(struct seq_file *m, void *unused)
@@ -93,10 +126,13 @@ static int __init topo_init(void)
 	topo_debugfs_init();
 	ret = kvmext_hooks_install(topo_hooks, ARRAY_SIZE(topo_hooks));
 	if (ret) {
+		/* Not live yet: no VM attached, nothing was queued. */
 		debugfs_remove(topo_debugfs);
 		topo_vm_exit();
 		return ret;
 	}
+	/* Only now may guests attach (see topo_live in topo.h). */
+	WRITE_ONCE(topo_live, true);
 	pr_info("serving kvmext ABI %d on kernel %s\n", KVMEXT_ABI_VERSION,
 		init_utsname()->release);
 	return 0;
@@ -104,17 +140,21 @@ static int __init topo_init(void)
 
 static void __exit topo_exit(void)
 {
-	kvmext_hooks_remove(topo_hooks, ARRAY_SIZE(topo_hooks));
+	WRITE_ONCE(topo_live, false);
+	kvmext_hooks_remove(topo_hooks + TOPO_LIFE_HOOKS,
+			    ARRAY_SIZE(topo_hooks) - TOPO_LIFE_HOOKS);
 	/*
 	 * Queued updates run before their vCPU's next guest entry, or when
 	 * its thread leaves the ioctl; none can be queued any more. Once
 	 * the count is zero, an RCU-tasks grace period covers the last
-	 * instructions of the work function after its decrement.
+	 * instructions after its decrement.
 	 */
-	wait_var_event(&topo_works_pending, !atomic_read(&topo_works_pending));
+	wait_var_event(&topo_calls, !atomic_read(&topo_calls));
 	synchronize_rcu_tasks();
 	debugfs_remove(topo_debugfs);
+	/* With the destroy hook still live, so no VM can go unseen. */
 	topo_vm_exit();
+	kvmext_hooks_remove(topo_hooks, TOPO_LIFE_HOOKS);
 	pr_info("unloaded; guests now fault on the kvmext MSRs\n");
 }
 

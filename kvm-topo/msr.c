@@ -80,6 +80,8 @@ int topo_get_msr(struct kvm_vcpu *vcpu, struct msr_data *msr)
 {
 	struct topo_vcpu *tv;
 
+	if (!READ_ONCE(topo_live))
+		return 1;	/* as KVM's PMU answers an MSR it does not know */
 	switch (msr->index) {
 	case MSR_KVMEXT_PROBE:
 		msr->data = KVMEXT_PROBE_VALUE(KVMEXT_TOPO_FEATURES);
@@ -125,7 +127,9 @@ static bool topo_gpa_ok(struct kvm_vcpu *vcpu, u64 gpa)
 	if (gpa >> vcpu->arch.maxphyaddr)
 		return false;
 	slot = gfn_to_memslot(vcpu->kvm, gpa_to_gfn(gpa));
-	return slot && !(slot->flags & KVM_MEM_READONLY) &&
+	/* KVM's private slots (APIC access page, TSS, identity map) are not RAM. */
+	return slot && slot->id < KVM_USER_MEM_SLOTS &&
+	       !(slot->flags & KVM_MEM_READONLY) &&
 	       !kvm_is_error_hva(gfn_to_hva_memslot(slot, gpa_to_gfn(gpa)));
 }
 
@@ -248,6 +252,8 @@ static int topo_set_hint(struct kvm_vcpu *vcpu, u64 data)
  */
 int topo_set_msr(struct kvm_vcpu *vcpu, struct msr_data *msr)
 {
+	if (!READ_ONCE(topo_live))
+		return 1;
 	switch (msr->index) {
 	case MSR_KVMEXT_TOPO_PAGE:
 		return topo_set_page(vcpu, msr->data);
@@ -288,26 +294,40 @@ bool topo_hc_is_ours(struct pt_regs *regs)
  *	KVMEXT_HC_HINT
  * @vcpu: the vCPU
  *
- * Same checks and accounting as KVM's own hypercalls; must not sleep.
+ * Same checks, result and accounting as KVM's own hypercalls. A VMM
+ * that filters writes of MSR_KVMEXT_HINT gets the hypercall refused too.
+ * kvm_skip_emulated_instruction() can sleep (SVM without NRIPS decodes
+ * the instruction), so the call is counted for module unload.
  *
  * Return: as kvm_skip_emulated_instruction().
  */
 int topo_emulate_hypercall(struct kvm_vcpu *vcpu)
 {
-	unsigned long ret;
-	int db, l;
+	unsigned long nr = vcpu->arch.regs[VCPU_REGS_RAX], ret;
+	bool op_64_bit;
+	int db, l, r;
 
+	topo_call_enter();
 	topo_kvm_x86_ops->get_cs_db_l_bits(vcpu, &db, &l);
-	if (topo_kvm_x86_ops->get_cpl(vcpu))
+	op_64_bit = (vcpu->arch.efer & EFER_LMA) && l;
+	if (!READ_ONCE(topo_live) || (op_64_bit && nr != KVMEXT_HC_HINT))
+		ret = -KVM_ENOSYS;	/* as stock KVM answers */
+	else if (topo_kvm_x86_ops->get_cpl(vcpu))
 		ret = -KVM_EPERM;
-	else if (!(vcpu->arch.efer & EFER_LMA) || !l)
+	else if (!op_64_bit)
 		ret = -KVM_ENOSYS;	/* the hint needs 41 bits */
+	else if (!kvm_msr_allowed(vcpu, MSR_KVMEXT_HINT, KVM_MSR_FILTER_WRITE))
+		ret = -KVM_EPERM;
 	else
 		ret = topo_set_hint(vcpu, vcpu->arch.regs[VCPU_REGS_RBX]) ?
 			-KVM_EINVAL : 0;
+	if (!op_64_bit)
+		ret = (u32)ret;
 	vcpu->arch.regs[VCPU_REGS_RAX] = ret;
 	/* What kvm_rax_write() does; kvm_cache_regs.h is not shipped. */
 	__set_bit(VCPU_REGS_RAX, (unsigned long *)&vcpu->arch.regs_dirty);
 	++vcpu->stat.hypercalls;
-	return kvm_skip_emulated_instruction(vcpu);
+	r = kvm_skip_emulated_instruction(vcpu);
+	topo_call_exit();
+	return r;
 }

@@ -13,8 +13,12 @@
 
 #include <kvmext/pv.h>
 
-/* Exported by kvm.ko, but arch/x86/kvm/lapic.h is not in linux-headers. */
+/*
+ * Exported by kvm.ko, but declared in arch/x86/kvm/lapic.h and x86.h,
+ * which linux-headers does not ship.
+ */
 void kvm_apic_send_ipi(struct kvm_lapic *apic, u32 icr_low, u32 icr_high);
+bool kvm_msr_allowed(struct kvm_vcpu *vcpu, u32 index, u32 type);
 
 /* What this host serves, in MSR_KVMEXT_PROBE and every page. */
 #define KVMEXT_TOPO_FEATURES	(KVMEXT_FEATURE_TOPO | KVMEXT_FEATURE_HINTS)
@@ -32,6 +36,13 @@ struct topo_stats {
 };
 
 extern struct topo_stats topo_stats;
+
+/*
+ * Set once every hook is armed, cleared first at unload. While it is
+ * false the handlers act as stock KVM, so no VM attaches during a load
+ * that fails half-way or during teardown.
+ */
+extern bool topo_live;
 
 /* Why a guest's MSR write was refused (#GP), counted per VM. */
 enum topo_reject {
@@ -115,7 +126,8 @@ struct topo_vm_stats {
  * @hint_base_valid: the envelope below has been captured
  * @base_nice: the thread's nice value in the envelope
  * @hint_nice: the nice value this module last left the thread at
- * @base_ioprio: the thread's I/O priority before the first hint
+ * @base_ioprio: the thread's I/O priority in the envelope
+ * @hint_ioprio: the I/O priority this module last left the thread at
  * @envelope: the CPUs the administrator allows the thread
  * @hint_mask: the affinity this module last left the thread with
  * @rt_active: the thread runs SCHED_FIFO by this module's doing
@@ -156,6 +168,7 @@ struct topo_vcpu {
 	int base_nice;
 	int hint_nice;
 	int base_ioprio;
+	int hint_ioprio;
 	bool rt_active;
 	u64 rt_window_ns;
 	u64 rt_used_ns;
@@ -216,6 +229,10 @@ struct topo_vm {
 	struct rcu_work free_work;
 };
 
+/* main.c */
+void topo_call_enter(void);
+void topo_call_exit(void);
+
 /* msr.c */
 bool topo_msr_index_is_ours(struct pt_regs *regs);
 bool topo_pmu_is_valid_msr(struct kvm_vcpu *vcpu, u32 msr);
@@ -256,7 +273,6 @@ int topo_hint_nice(unsigned int class, int base, unsigned int boost,
 
 /* disclose.c */
 extern u64 topo_epoch;
-extern atomic_t topo_works_pending;
 extern unsigned int notify_interval_ms;
 int topo_steal_update_hook(struct kprobe *p, struct pt_regs *regs);
 void topo_mark_stale(struct topo_vcpu *tv);
@@ -267,6 +283,7 @@ void topo_hint_apply(struct topo_vcpu *tv);
 bool topo_hint_due(struct topo_vcpu *tv, u64 now);
 void topo_hint_restore(struct topo_vcpu *tv);
 bool topo_vnuma_policy(void);
+extern long (*topo_sched_setaffinity)(pid_t pid, const struct cpumask *mask);
 unsigned int topo_max_boost(struct topo_vm *vm);
 unsigned int topo_rt_budget_pct(struct topo_vm *vm);
 void topo_rt_init(struct topo_vcpu *tv);

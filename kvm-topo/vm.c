@@ -152,8 +152,13 @@ struct topo_vm *topo_vm_find(struct kvm *kvm)
 struct topo_vcpu *topo_vcpu_find(struct kvm_vcpu *vcpu)
 {
 	struct topo_vm *vm = topo_vm_find(vcpu->kvm);
+	struct topo_vcpu *tv = vm ? xa_load(&vm->vcpus, vcpu->vcpu_idx) : NULL;
 
-	return vm ? xa_load(&vm->vcpus, vcpu->vcpu_idx) : NULL;
+	/*
+	 * A vCPU being created is reset before KVM gives it its index, so
+	 * its vcpu_idx still reads 0: it must not find vCPU 0's state.
+	 */
+	return tv && tv->vcpu == vcpu ? tv : NULL;
 }
 
 static void topo_vm_free(struct work_struct *work)
@@ -408,7 +413,8 @@ int topo_vm_init(void)
 }
 
 /**
- * topo_vm_exit() - at unload, after every hook is gone: tell each
+ * topo_vm_exit() - at unload, after every hook but the destroy hook is
+ *	gone and nothing queued is left: tell each
  *	registered guest the host has left, then free all state
  */
 void topo_vm_exit(void)
@@ -423,7 +429,13 @@ void topo_vm_exit(void)
 	hash_for_each_safe(topo_vms, bkt, tmp, vm, hnode) {
 		hash_del_rcu(&vm->hnode);
 		if (!kvm_get_kvm_safe(vm->kvm)) {
-			/* Destroyed after its hook went: nothing to tell. */
+			/*
+			 * Being destroyed, but the destroy hook has not run (it
+			 * would have taken the entry out): its vCPUs still
+			 * exist. Nothing to tell a guest that is going away.
+			 */
+			xa_for_each(&vm->vcpus, idx, tv)
+				hrtimer_cancel(&tv->rt_timer);
 			queue_rcu_work(topo_free_wq, &vm->free_work);
 			continue;
 		}

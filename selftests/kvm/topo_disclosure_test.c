@@ -278,7 +278,7 @@ int main(int argc, char *argv[])
 	ksft_print_header();
 	nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	TEST_REQUIRE(nr_cpus >= 2);
-	ksft_set_plan(ko ? 10 : 8);
+	ksft_set_plan(ko ? 11 : 9);
 
 	vm = vm_create_with_vcpus(2, guest_code, vcpus);
 	vm_init_descriptor_tables(vm);
@@ -355,6 +355,11 @@ int main(int argc, char *argv[])
 	s = run(0, 0, 0);
 	ksft_test_result(s.irqs == 2 && s.irq_generation == s.generation,
 			 "the next change after the acknowledgement interrupts again (%lu)\n", s.irqs);
+
+	/* Adding a vCPU (KVM resets it at creation) leaves vCPU 0 registered. */
+	vm_vcpu_add(vm, 2, guest_code);
+	ksft_test_result(vcpu_get_msr(vcpus[0], MSR_KVMEXT_TOPO_PAGE) & KVMEXT_TOPO_PAGE_ENABLE,
+			 "creating another vCPU keeps vCPU 0's registration\n");
 
 	/* A VMM reset of vCPU 0 drops its registration. */
 	prev = s;
