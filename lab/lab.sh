@@ -237,7 +237,10 @@ check_install() {
 	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$TOP/dkms.conf")
 	src=$root/dkms-src/kvmext-$ver
 	mkdir -p "$src" "$root/dkms-tree"
-	rsync -a --exclude /.git --exclude /lab/cache --exclude /lab/out "$TOP/" "$src/"
+	rsync -a --exclude /.git --exclude '/lab/cache' --exclude '/lab/out*' \
+		--exclude '*.o' --exclude '*.ko' --exclude '*.mod' --exclude '*.mod.c' \
+		--exclude '.*.cmd' --exclude '*.a' --exclude Module.symvers \
+		--exclude modules.order "$TOP/" "$src/"
 	if dkms build -m kvmext -v "$ver" -k "$KVER" --kernelsourcedir "$STOCK_KDIR" \
 		--dkmstree "$root/dkms-tree" --sourcetree "$root/dkms-src" >"$log.dkms" 2>&1 &&
 		[ -f "$root/dkms-tree/kvmext/$ver/$KVER/x86_64/module/kvm-topo.ko" ]; then
@@ -351,6 +354,7 @@ mk_l2_initramfs() {
 	ln -s busybox "$root/bin/sh"
 	install -m 755 "$LAB/init-l2.sh" "$root/init"
 	find "$OUT/stock/src/guest-pv" -name '*.ko' -exec cp {} "$root/lab/modules/" \; 2>/dev/null || true
+	cp "$LAB"/l2-tests/*.sh "$root/lab/tests/"
 	mk_cpio "$root" "$OUT/l2/initrd"
 }
 

@@ -1,0 +1,32 @@
+# Runs inside L2. guest-pv loads against kvm-topo in L1, shows the host's
+# topology for the one vCPU, keeps reading it, sends a latency-critical
+# hint (which L1 checks reached the vCPU thread), refuses a second one
+# within the rate limit, and unloads.
+ko=/lab/modules/guest-pv.ko
+[ -e $ko ] || { echo "guest-pv: no $ko"; exit 1; }
+insmod $ko || { echo "guest-pv: insmod failed"; exit 1; }
+d=/sys/devices/system/cpu/cpu0/kvmext
+[ "$(cat $d/smt_siblings)" = 0 ] && [ "$(cat $d/package_siblings)" = 0 ] &&
+	[ "$(cat $d/node_siblings)" = 0 ] ||
+	{ echo "guest-pv: masks $(cat $d/smt_siblings) $(cat $d/package_siblings) $(cat $d/node_siblings)"; exit 1; }
+h=$(cat $d/host)
+case "$h" in gone|unregistered) echo "guest-pv: host $h"; exit 1 ;; esac
+g0=$(cat $d/generation)
+[ "$g0" -gt 0 ] || { echo "guest-pv: generation $g0"; exit 1; }
+# The host republishes the capacity at least every window (100 ms) in
+# which the vCPU is scheduled: the copy must follow.
+i=0
+while [ $i -lt 100 ]; do
+	g=$(cat $d/generation)
+	[ "$g" != "$g0" ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+[ "$g" != "$g0" ] || { echo "guest-pv: generation stayed $g0"; exit 1; }
+echo "guest-pv: host epoch $h, generation $g0 then $g, capacity $(cat $d/capacity)"
+echo 0x40000 >$d/hint || { echo "guest-pv: hint refused"; exit 1; }
+if echo 0x40000 >$d/hint 2>/dev/null; then
+	echo "guest-pv: a second hint within the interval was accepted"; exit 1
+fi
+rmmod guest_pv || { echo "guest-pv: rmmod failed"; exit 1; }
+[ ! -e $d ] || { echo "guest-pv: $d left behind"; exit 1; }
