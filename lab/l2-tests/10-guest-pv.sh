@@ -1,14 +1,16 @@
 # Runs inside L2. guest-pv loads against kvm-topo in L1, shows the host's
-# topology for the one vCPU, keeps reading it, sends a latency-critical
+# topology, keeps reading it, sends a latency-critical
 # hint (which L1 checks reached the vCPU thread), refuses a second one
 # within the rate limit, and unloads.
 ko=/lab/modules/guest-pv.ko
 [ -e $ko ] || { echo "guest-pv: no $ko"; exit 1; }
 insmod $ko || { echo "guest-pv: insmod failed"; exit 1; }
 d=/sys/devices/system/cpu/cpu0/kvmext
-[ "$(cat $d/smt_siblings)" = 0 ] && [ "$(cat $d/package_siblings)" = 0 ] &&
-	[ "$(cat $d/node_siblings)" = 0 ] ||
-	{ echo "guest-pv: masks $(cat $d/smt_siblings) $(cat $d/package_siblings) $(cat $d/node_siblings)"; exit 1; }
+# Each mask holds at least the CPU itself; which others depends on where L1
+# runs the vCPU threads (20-guest-pv-follows.sh).
+for m in smt_siblings package_siblings node_siblings; do
+	case "$(cat $d/$m)" in 0|0-*|0,*) ;; *) echo "guest-pv: $m $(cat $d/$m)"; exit 1 ;; esac
+done
 h=$(cat $d/host)
 case "$h" in gone|unregistered) echo "guest-pv: host $h"; exit 1 ;; esac
 g0=$(cat $d/generation)
@@ -28,5 +30,4 @@ echo 0x40000 >$d/hint || { echo "guest-pv: hint refused"; exit 1; }
 if echo 0x40000 >$d/hint 2>/dev/null; then
 	echo "guest-pv: a second hint within the interval was accepted"; exit 1
 fi
-rmmod guest_pv || { echo "guest-pv: rmmod failed"; exit 1; }
-[ ! -e $d ] || { echo "guest-pv: $d left behind"; exit 1; }
+# Left loaded for 20-guest-pv-follows.sh, which unloads it.

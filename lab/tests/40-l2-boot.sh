@@ -1,10 +1,11 @@
 # An unchanged Debian QEMU in L1 boots an L2 Linux guest on the lab's KVM
 # with the project's host modules loaded, and the guest's own checks pass
 # (lab/l2-tests: guest-pv against kvm-topo); L2's hint reaches its vCPU
-# thread in L1. The L2 CPU drops XSAVE: under TCG, L1 KVM reports an
+# thread in L1. Meanwhile L1 moves L2's second vCPU thread between the two
+# L1 packages every second, which L2 must see in its sysfs. The L2 CPU drops XSAVE: under TCG, L1 KVM reports an
 # XSAVE area size without AVX while enumerating AVX, and the L2 kernel WARNs.
-# One L2 vCPU: this test runs on one L1 CPU, where two L2 vCPUs of the debug
-# tier starved each other into a soft lockup report (23 s).
+# Two L2 vCPUs, each on its own L1 CPU: on one L1 CPU the two vCPUs of the
+# debug tier starved each other into a soft lockup report (23 s).
 # timeout: 240
 . /lab/lib.sh
 load_kvm || fail "kvm"
@@ -16,11 +17,35 @@ done
 tr=/sys/kernel/tracing
 echo >$tr/trace
 echo 1 >$tr/events/kvm_topo/kvm_topo_hint/enable || fail "no kvm_topo_hint event"
-qemu-system-x86_64 -M microvm -enable-kvm -cpu "${L2_CPU:-host,-xsave}" -smp "${L2_SMP:-1}" -m 256M \
+# QEMU names its vCPU threads "CPU n/KVM" with debug-threads=on.
+# vCPU 0's thread stays on L1 CPU 0; vCPU 1's alternates between CPU 1
+# (same package) and the last CPU (the other package).
+# nproc counts only the CPUs this test may use (CPU 0): count them all.
+ncpu=$(grep -c ^processor /proc/cpuinfo)
+repin() {
+	local n=0 t c
+	while sleep 1; do
+		for t in /proc/[0-9]*/task/*; do
+			c=$(cat "$t/comm" 2>/dev/null) || continue
+			case "$c" in
+			"CPU 0/KVM") taskset -p -c 0 "${t##*/}" >/dev/null ;;
+			"CPU 1/KVM") taskset -p -c $((n % 2 ? ncpu - 1 : 1)) "${t##*/}" >/dev/null ;;
+			esac
+		done
+		n=$((n + 1))
+	done
+}
+repin &
+pinner=$!
+# The test itself runs pinned to L1 CPU 0 (lab/init-l1.sh); QEMU may use all.
+taskset -c 0-$((ncpu - 1)) \
+qemu-system-x86_64 -M microvm -enable-kvm -cpu "${L2_CPU:-host,-xsave}" -smp "${L2_SMP:-2}" -m 256M \
 	-nodefaults -no-user-config -display none -no-reboot -serial stdio \
+	-name l2,debug-threads=on \
 	-kernel /l2/vmlinuz -initrd /l2/initrd \
 	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60 reboot=t" \
 	</dev/null 2>&1 | tee /tmp/l2-console.log | sed 's/^/L2| /' >/dev/console
+kill $pinner
 # The serial line ends lines with \r\n.
 sed -i 's/\r$//' /tmp/l2-console.log
 grep '^L2KTAP' /tmp/l2-console.log | sed 's/^L2KTAP //'
