@@ -6,7 +6,7 @@
 # XSAVE area size without AVX while enumerating AVX, and the L2 kernel WARNs.
 # Two L2 vCPUs, each on its own L1 CPU: on one L1 CPU the two vCPUs of the
 # debug tier starved each other into a soft lockup report (23 s).
-# timeout: 240
+# timeout: 480
 . /lab/lib.sh
 load_kvm || fail "kvm"
 for m in "$LAB"/modules/*.ko; do
