@@ -27,10 +27,19 @@ grep -qw hypervisor /proc/cpuinfo
 result $? "runs as a guest (CPUID hypervisor bit)"
 grep -q kvm-clock /sys/devices/system/clocksource/clocksource0/available_clocksource
 result $? "KVM paravirtual clock available"
+# A check passes with exit 0, is skipped with exit 4 (its last line says
+# why), and fails otherwise.
 for t in /lab/tests/*.sh; do
 	[ -e "$t" ] || continue
-	sh "$t"
-	result $? "$(basename "$t" .sh)"
+	out=$(sh "$t" 2>&1)
+	rc=$?
+	[ -n "$out" ] && echo "$out"
+	if [ $rc = 4 ]; then
+		n=$((n + 1))
+		echo "L2KTAP ok $n $(basename "$t" .sh) # SKIP $(echo "$out" | tail -n 1)"
+	else
+		result $rc "$(basename "$t" .sh)"
+	fi
 done
 echo "L2KTAP 1..$n"
 echo "L2KTAP done"

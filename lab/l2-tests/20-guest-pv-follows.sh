@@ -4,7 +4,11 @@
 # goes offline (its page is given up) and back, and the module unloads.
 d=/sys/devices/system/cpu/cpu0/kvmext
 d1=/sys/devices/system/cpu/cpu1/kvmext
-[ -d $d1 ] || { echo "guest-pv-follows: needs 2 CPUs"; exit 1; }
+if [ ! -d $d1 ]; then
+	rmmod guest_pv || exit 1
+	echo "one CPU in this L2 (debug tier): nothing to follow"
+	exit 4
+fi
 # A halted vCPU does not run, so the host has no new place for it: keep
 # CPU 1 busy while L1 moves its thread.
 taskset -c 1 sh -c 'while :; do :; done' &
