@@ -21,34 +21,47 @@ tr=/sys/kernel/tracing
 echo >$tr/trace
 echo 1 >$tr/events/kvm_topo/kvm_topo_hint/enable || fail "no kvm_topo_hint event"
 # QEMU names its vCPU threads "CPU n/KVM" with debug-threads=on.
-# vCPU 0's thread stays on L1 CPU 0; vCPU 1's alternates between CPU 1
-# (same package) and the last CPU (the other package).
+# With two L2 vCPUs, vCPU 0's thread stays on L1 CPU 0 and vCPU 1's
+# alternates between CPU 1 (same package) and the last CPU (the other
+# package). The threads are looked up once: scanning /proc every second
+# starved the debug tier's L2 into a soft lockup.
 # nproc counts only the CPUs this test may use (CPU 0): count them all.
 ncpu=$(grep -c ^processor /proc/cpuinfo)
 repin() {
-	local n=0 t c
-	while sleep 1; do
-		for t in /proc/[0-9]*/task/*; do
+	local n=0 t c t0= t1= qemu
+	while [ -z "$t0" ] || [ -z "$t1" ]; do
+		sleep 1
+		qemu=$(pidof qemu-system-x86_64) || continue
+		for t in /proc/$qemu/task/*; do
 			c=$(cat "$t/comm" 2>/dev/null) || continue
 			case "$c" in
-			"CPU 0/KVM") taskset -p -c 0 "${t##*/}" >/dev/null ;;
-			"CPU 1/KVM") taskset -p -c $((n % 2 ? ncpu - 1 : 1)) "${t##*/}" >/dev/null ;;
+			"CPU 0/KVM") t0=${t##*/} ;;
+			"CPU 1/KVM") t1=${t##*/} ;;
 			esac
 		done
+	done
+	taskset -p -c 0 "$t0" >/dev/null
+	while sleep 1; do
+		taskset -p -c $((n % 2 ? ncpu - 1 : 1)) "$t1" >/dev/null || break
 		n=$((n + 1))
 	done
 }
-repin &
-pinner=$!
-# The test itself runs pinned to L1 CPU 0 (lab/init-l1.sh); QEMU may use all.
-taskset -c 0-$((ncpu - 1)) \
+pinner=
+cpus=0
+if [ "$smp" -gt 1 ]; then
+	repin &
+	pinner=$!
+	# The test itself runs pinned to L1 CPU 0 (lab/init-l1.sh).
+	cpus=0-$((ncpu - 1))
+fi
+taskset -c $cpus \
 qemu-system-x86_64 -M microvm -enable-kvm -cpu "${L2_CPU:-host,-xsave}" -smp "$smp" -m 256M \
 	-nodefaults -no-user-config -display none -no-reboot -serial stdio \
 	-name l2,debug-threads=on \
 	-kernel /l2/vmlinuz -initrd /l2/initrd \
 	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60 reboot=t" \
 	</dev/null 2>&1 | tee /tmp/l2-console.log | sed 's/^/L2| /' >/dev/console
-kill $pinner
+[ -z "$pinner" ] || kill $pinner
 # The serial line ends lines with \r\n.
 sed -i 's/\r$//' /tmp/l2-console.log
 grep '^L2KTAP' /tmp/l2-console.log | sed 's/^L2KTAP //'
