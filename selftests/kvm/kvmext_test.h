@@ -6,6 +6,10 @@
 #ifndef KVMEXT_TEST_H
 #define KVMEXT_TEST_H
 
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "kvm_util.h"
 #include "test_util.h"
 
@@ -28,6 +32,34 @@ static inline uint64_t kvmext_run_to_ucall(struct kvm_vcpu *vcpu,
 	TEST_ASSERT(cmd == UCALL_SYNC || cmd == UCALL_DONE,
 		    "unexpected ucall %lu", cmd);
 	return cmd;
+}
+
+/*
+ * A counter of this process's VM in kvm-topo's per-VM debugfs file, whose
+ * blocks start with "vm kvm-<pid>". A name ending in '_' sums every
+ * counter it begins (e.g. "rejected_"). Returns -1 when none matched.
+ */
+static inline long kvmext_topo_vm_stat(const char *name)
+{
+	FILE *f = fopen("/sys/kernel/debug/kvm/kvm_topo/vms", "r");
+	size_t n = strlen(name);
+	bool prefix = n && name[n - 1] == '_', mine = false, found = false;
+	char line[128], me[64], key[64];
+	long v, sum = 0;
+
+	TEST_ASSERT(f, "open kvm_topo/vms");
+	snprintf(me, sizeof(me), "vm kvm-%d\n", getpid());
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "vm ", 3))
+			mine = !strcmp(line, me);
+		else if (mine && sscanf(line, "%63s %ld", key, &v) == 2 &&
+			 (prefix ? !strncmp(key, name, n) : !strcmp(key, name))) {
+			sum += v;
+			found = true;
+		}
+	}
+	fclose(f);
+	return found ? sum : -1;
 }
 
 #endif /* KVMEXT_TEST_H */

@@ -420,26 +420,6 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* One run: the vCPU thread and a CPU hog share one CPU; returns p50/p99. */
-static long vm_stat(const char *name)
-{
-	FILE *f = fopen("/sys/kernel/debug/kvm/kvm_topo/vms", "r");
-	char line[128], me[64], key[64];
-	bool mine = false;
-	long v, found = 0;
-
-	if (!f)
-		return -1;
-	snprintf(me, sizeof(me), "vm kvm-%d\n", getpid());
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "vm ", 3))
-			mine = !strcmp(line, me);
-		else if (mine && sscanf(line, "%63s %ld", key, &v) == 2 && !strcmp(key, name))
-			found = v;
-	}
-	fclose(f);
-	return found;
-}
-
 struct lat_result {
 	uint64_t p50, p99, p999, max, over_10ms;
 	long rt_grants, rt_throttled;
@@ -480,8 +460,8 @@ static void latency_round(uint64_t hint, struct lat_result *r)
 	     lat[LAT_SAMPLES - 1 - r->over_10ms] > 10000000; r->over_10ms++)
 		;
 	free(lat);
-	r->rt_grants = vm_stat("rt_grants");
-	r->rt_throttled = vm_stat("rt_throttled");
+	r->rt_grants = kvmext_topo_vm_stat("rt_grants");
+	r->rt_throttled = kvmext_topo_vm_stat("rt_throttled");
 	kvm_vm_free(vm);
 }
 

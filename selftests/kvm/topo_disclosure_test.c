@@ -229,27 +229,6 @@ static bool masks_ok(struct snap *s, int a, int b, char *why, size_t n)
 	return s->smt == smt && s->llc == llc && s->node == node;
 }
 
-/* A counter of this process's VM in kvm-topo's per-VM debugfs file. */
-static long vm_stat(const char *name)
-{
-	FILE *f = fopen("/sys/kernel/debug/kvm/kvm_topo/vms", "r");
-	char line[128], me[64], key[64];
-	bool mine = false;
-	long v, found = -1;
-
-	TEST_ASSERT(f, "open kvm_topo/vms");
-	snprintf(me, sizeof(me), "vm kvm-%d\n", getpid());
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "vm ", 3))
-			mine = !strcmp(line, me);
-		else if (mine && sscanf(line, "%63s %ld", key, &v) == 2 &&
-			 !strcmp(key, name))
-			found = v;
-	}
-	fclose(f);
-	return found;
-}
-
 static int module_unload(void)
 {
 	return syscall(__NR_delete_module, "kvm_topo", O_NONBLOCK);
@@ -305,12 +284,12 @@ int main(int argc, char *argv[])
 			 s.generation, s.epoch, s.capacity);
 	ksft_test_result(s.bad_writes == 0,
 			 "7 bad registrations and vectors fault (%u did not)\n", s.bad_writes);
-	ksft_test_result(vm_stat("rejected_reserved_bits") == 8 && vm_stat("rejected_bad_gpa") == 4 &&
-			 vm_stat("rejected_bad_vector") == 2 && vm_stat("registrations") == 2 &&
-			 vm_stat("registered_vcpus") == 2,
+	ksft_test_result(kvmext_topo_vm_stat("rejected_reserved_bits") == 8 && kvmext_topo_vm_stat("rejected_bad_gpa") == 4 &&
+			 kvmext_topo_vm_stat("rejected_bad_vector") == 2 && kvmext_topo_vm_stat("registrations") == 2 &&
+			 kvmext_topo_vm_stat("registered_vcpus") == 2,
 			 "the VM's counters show 8 reserved-bit, 4 address and 2 vector refusals, 2 registrations (%ld %ld %ld %ld)\n",
-			 vm_stat("rejected_reserved_bits"), vm_stat("rejected_bad_gpa"),
-			 vm_stat("rejected_bad_vector"), vm_stat("registrations"));
+			 kvmext_topo_vm_stat("rejected_reserved_bits"), kvmext_topo_vm_stat("rejected_bad_gpa"),
+			 kvmext_topo_vm_stat("rejected_bad_vector"), kvmext_topo_vm_stat("registrations"));
 	epoch = s.epoch;
 
 	/* vCPU 0 visits every CPU and back; each move is seen at once. */

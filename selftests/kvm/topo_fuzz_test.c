@@ -177,26 +177,6 @@ static void *worker_fn(void *arg)
 	return NULL;
 }
 
-static long vm_stat(const char *name)
-{
-	FILE *f = fopen("/sys/kernel/debug/kvm/kvm_topo/vms", "r");
-	char line[128], me[64], key[64];
-	bool mine = false;
-	long v, sum = 0;
-
-	TEST_ASSERT(f, "open kvm_topo/vms");
-	snprintf(me, sizeof(me), "vm kvm-%d\n", getpid());
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "vm ", 3))
-			mine = !strcmp(line, me);
-		else if (mine && sscanf(line, "%63s %ld", key, &v) == 2 &&
-			 !strncmp(key, name, strlen(name)))
-			sum += v;
-	}
-	fclose(f);
-	return sum;
-}
-
 static int module_reload(const char *ko, bool load)
 {
 	char params[32];
@@ -221,13 +201,13 @@ struct fuzz_stats {
 
 static void stats_add(struct fuzz_stats *st)
 {
-	st->rejected += vm_stat("rejected_");
-	st->registrations += vm_stat("registrations");
-	st->updates += vm_stat("updates");
-	st->write_failed += vm_stat("write_failed");
-	st->hints_applied += vm_stat("hints_applied");
-	st->affinity_changes += vm_stat("affinity_changes");
-	st->priority_changes += vm_stat("priority_changes");
+	st->rejected += kvmext_topo_vm_stat("rejected_");
+	st->registrations += kvmext_topo_vm_stat("registrations");
+	st->updates += kvmext_topo_vm_stat("updates");
+	st->write_failed += kvmext_topo_vm_stat("write_failed");
+	st->hints_applied += kvmext_topo_vm_stat("hints_applied");
+	st->affinity_changes += kvmext_topo_vm_stat("affinity_changes");
+	st->priority_changes += kvmext_topo_vm_stat("priority_changes");
 }
 
 static void toggle_slot(struct kvm_vm *vm, void *hva, bool present)

@@ -196,25 +196,6 @@ static void set_param(const char *name, const char *val, bool ok)
 	TEST_ASSERT(ok ? r == (int)strlen(val) : r < 0, "write %s to %s", val, path);
 }
 
-static long vm_stat(const char *name)
-{
-	FILE *f = fopen("/sys/kernel/debug/kvm/kvm_topo/vms", "r");
-	char line[128], me[64], key[64];
-	bool mine = false;
-	long v, found = -1;
-
-	TEST_ASSERT(f, "open kvm_topo/vms");
-	snprintf(me, sizeof(me), "vm kvm-%d\n", getpid());
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "vm ", 3))
-			mine = !strcmp(line, me);
-		else if (mine && sscanf(line, "%63s %ld", key, &v) == 2 && !strcmp(key, name))
-			found = v;
-	}
-	fclose(f);
-	return found;
-}
-
 /* This VM's directory of per-VM limits, named in kvm-topo's vms file. */
 static void vm_sysfs(const char *file, char *path, size_t n)
 {
@@ -293,9 +274,9 @@ int main(int argc, char *argv[])
 	v0 = hint(0, 1ULL << 41);
 	v1 = hint(1, KVMEXT_HINT(0, 0, 3));
 	ksft_test_result(v0 == GP_VECTOR && v1 == GP_VECTOR &&
-			 vm_stat("rejected_reserved_bits") == 2 && vm_stat("hints") == 0,
+			 kvmext_topo_vm_stat("rejected_reserved_bits") == 2 && kvmext_topo_vm_stat("hints") == 0,
 			 "a reserved bit and the reserved class fault and are counted (%lu %lu, %ld)\n",
-			 v0, v1, vm_stat("rejected_reserved_bits"));
+			 v0, v1, kvmext_topo_vm_stat("rejected_reserved_bits"));
 
 	/* Co-location at package level gathers both threads around vCPU 0. */
 	v0 = hint(0, KVMEXT_HINT(7, KVMEXT_HINT_LEVEL_PACKAGE, KVMEXT_HINT_CLASS_NORMAL));
@@ -315,9 +296,9 @@ int main(int argc, char *argv[])
 	usleep(HINT_INTERVAL_US);
 	hint(1, KVMEXT_HINT(7, KVMEXT_HINT_LEVEL_PACKAGE, KVMEXT_HINT_CLASS_NORMAL));
 	a1 = affinity(1);
-	ksft_test_result(CPU_EQUAL(&a1, &other) && vm_stat("hints_clamped_envelope") == 1,
+	ksft_test_result(CPU_EQUAL(&a1, &other) && kvmext_topo_vm_stat("hints_clamped_envelope") == 1,
 			 "co-location outside the allowed CPUs leaves the thread in them, counted (%ld)\n",
-			 vm_stat("hints_clamped_envelope"));
+			 kvmext_topo_vm_stat("hints_clamped_envelope"));
 
 	/* Priority: raised by max_boost and no more; lowered for background. */
 	usleep(HINT_INTERVAL_US);
@@ -366,7 +347,7 @@ int main(int argc, char *argv[])
 	usleep(HINT_INTERVAL_US);
 	hint(0, KVMEXT_HINT(0, 0, KVMEXT_HINT_CLASS_LATENCY));
 	n1 = nice_of(0);
-	ksft_test_result(n0 == 5 && n1 == -2 && vm_stat("hints_deferred") >= 1,
+	ksft_test_result(n0 == 5 && n1 == -2 && kvmext_topo_vm_stat("hints_deferred") >= 1,
 			 "a hint within hint_interval_ms waits for it (nice %d, then %d)\n",
 			 n0, n1);
 
@@ -381,7 +362,7 @@ int main(int argc, char *argv[])
 	i = sched_getscheduler(workers[0].tid);
 	set_param("rt_budget_pct", "0", true);
 	ksft_test_result(n0 == SCHED_OTHER && n1 == SCHED_FIFO && i == SCHED_OTHER &&
-			 vm_stat("rt_grants") == 1,
+			 kvmext_topo_vm_stat("rt_grants") == 1,
 			 "SCHED_FIFO only once rt_budget_pct is set, and only while latency-critical (%d %d %d)\n",
 			 n0, n1, i);
 

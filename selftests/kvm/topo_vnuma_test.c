@@ -73,25 +73,6 @@ static cpu_set_t node_cpus(int node)
 	return set;
 }
 
-static long vm_stat(const char *name)
-{
-	FILE *f = fopen("/sys/kernel/debug/kvm/kvm_topo/vms", "r");
-	char line[128], me[64], key[64];
-	bool mine = false;
-	long v, found = -1;
-
-	TEST_ASSERT(f, "open kvm_topo/vms");
-	snprintf(me, sizeof(me), "vm kvm-%d\n", getpid());
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "vm ", 3))
-			mine = !strcmp(line, me);
-		else if (mine && sscanf(line, "%63s %ld", key, &v) == 2 && !strcmp(key, name))
-			found = v;
-	}
-	fclose(f);
-	return found;
-}
-
 static cpu_set_t run_with(struct kvm_vm *vm, struct kvm_vcpu *vcpu, uint64_t gpa)
 {
 	struct ucall uc;
@@ -144,13 +125,13 @@ int main(int argc, char *argv[])
 
 	set_vnuma("0");
 	got = run_with(vm, vcpu, BOUND_GPA);
-	ksft_test_result(CPU_EQUAL(&got, &all) && vm_stat("vnuma_placed") == 0,
+	ksft_test_result(CPU_EQUAL(&got, &all) && kvmext_topo_vm_stat("vnuma_placed") == 0,
 			 "vnuma off: a page in node %d's memory moves nothing (%d CPUs)\n",
 			 node, CPU_COUNT(&got));
 
 	set_vnuma("1");
 	got = run_with(vm, vcpu, BOUND_GPA);
-	ksft_test_result(CPU_EQUAL(&got, &bound) && vm_stat("vnuma_placed") == 1,
+	ksft_test_result(CPU_EQUAL(&got, &bound) && kvmext_topo_vm_stat("vnuma_placed") == 1,
 			 "vnuma on: a page in node %d's memory keeps the thread on its %d CPUs (%d)\n",
 			 node, CPU_COUNT(&bound), CPU_COUNT(&got));
 
