@@ -133,19 +133,42 @@ static bool topo_gpa_ok(struct kvm_vcpu *vcpu, u64 gpa)
 	       !kvm_is_error_hva(gfn_to_hva_memslot(slot, gpa_to_gfn(gpa)));
 }
 
+/*
+ * This vCPU's state and its VM's, either NULL. The MSR handlers run in the
+ * vCPU's ioctl with vcpu->mutex held, and the VM outlives its vCPUs'
+ * ioctls, so neither can go away under them.
+ */
+static struct topo_vcpu *topo_lookup(struct kvm_vcpu *vcpu, struct topo_vm **vm)
+{
+	struct topo_vcpu *tv;
+
+	rcu_read_lock();
+	*vm = topo_vm_find(vcpu->kvm);
+	tv = *vm ? xa_load(&(*vm)->vcpus, vcpu->vcpu_idx) : NULL;
+	rcu_read_unlock();
+	return tv;
+}
+
+/* @tv, or state made for the vCPU (and its VM); NULL, counted, if no memory. */
+static struct topo_vcpu *topo_attach(struct kvm_vcpu *vcpu, struct topo_vm **vm,
+				     struct topo_vcpu *tv)
+{
+	if (tv)
+		return tv;
+	if (!*vm)
+		*vm = topo_vm_attach(vcpu->kvm);
+	tv = *vm ? topo_vcpu_attach(*vm, vcpu) : NULL;
+	if (!tv)
+		atomic64_inc(&topo_stats.attach_failed);
+	return tv;
+}
+
 static int topo_set_page(struct kvm_vcpu *vcpu, u64 data)
 {
 	struct topo_vcpu *tv;
 	struct topo_vm *vm;
 
-	/*
-	 * vcpu->mutex is held, so neither can go away under this vCPU's
-	 * ioctl: the VM outlives its vCPUs' ioctls.
-	 */
-	rcu_read_lock();
-	vm = topo_vm_find(vcpu->kvm);
-	tv = vm ? xa_load(&vm->vcpus, vcpu->vcpu_idx) : NULL;
-	rcu_read_unlock();
+	tv = topo_lookup(vcpu, &vm);
 
 	if (!data) {
 		if (tv && READ_ONCE(tv->page_msr)) {
@@ -162,13 +185,9 @@ static int topo_set_page(struct kvm_vcpu *vcpu, u64 data)
 	if (vcpu->vcpu_id >= KVMEXT_TOPO_MAX_VCPU_IDS)
 		return topo_reject(vcpu, vm, TOPO_REJECT_VCPU_ID);
 
-	if (!vm)
-		vm = topo_vm_attach(vcpu->kvm);
-	tv = vm ? topo_vcpu_attach(vm, vcpu) : NULL;
-	if (!tv) {
-		atomic64_inc(&topo_stats.attach_failed);
+	tv = topo_attach(vcpu, &vm, tv);
+	if (!tv)
 		return 1;
-	}
 	WRITE_ONCE(tv->page_msr, data);
 	/* Even at the same address: the guest may have reused the page. */
 	tv->written_gpa = 0;
@@ -186,10 +205,7 @@ static int topo_set_notify(struct kvm_vcpu *vcpu, u64 data)
 	struct topo_vcpu *tv;
 	struct topo_vm *vm;
 
-	rcu_read_lock();
-	vm = topo_vm_find(vcpu->kvm);
-	tv = vm ? xa_load(&vm->vcpus, vcpu->vcpu_idx) : NULL;
-	rcu_read_unlock();
+	tv = topo_lookup(vcpu, &vm);
 
 	if (data & ~(KVMEXT_TOPO_NOTIFY_VECTOR | KVMEXT_TOPO_NOTIFY_ENABLE))
 		return topo_reject(vcpu, vm, TOPO_REJECT_RESERVED);
@@ -198,15 +214,9 @@ static int topo_set_notify(struct kvm_vcpu *vcpu, u64 data)
 		return topo_reject(vcpu, vm, TOPO_REJECT_VECTOR);
 	if (!data && !tv)
 		return 0;
-	if (!tv) {
-		if (!vm)
-			vm = topo_vm_attach(vcpu->kvm);
-		tv = vm ? topo_vcpu_attach(vm, vcpu) : NULL;
-		if (!tv) {
-			atomic64_inc(&topo_stats.attach_failed);
-			return 1;
-		}
-	}
+	tv = topo_attach(vcpu, &vm, tv);
+	if (!tv)
+		return 1;
 	WRITE_ONCE(tv->notify_msr, data);
 	return 0;
 }
@@ -216,22 +226,13 @@ static int topo_set_hint(struct kvm_vcpu *vcpu, u64 data)
 	struct topo_vcpu *tv;
 	struct topo_vm *vm;
 
-	rcu_read_lock();
-	vm = topo_vm_find(vcpu->kvm);
-	tv = vm ? xa_load(&vm->vcpus, vcpu->vcpu_idx) : NULL;
-	rcu_read_unlock();
+	tv = topo_lookup(vcpu, &vm);
 
 	if (!topo_hint_valid(data))
 		return topo_reject(vcpu, vm, TOPO_REJECT_RESERVED);
-	if (!tv) {
-		if (!vm)
-			vm = topo_vm_attach(vcpu->kvm);
-		tv = vm ? topo_vcpu_attach(vm, vcpu) : NULL;
-		if (!tv) {
-			atomic64_inc(&topo_stats.attach_failed);
-			return 1;
-		}
-	}
+	tv = topo_attach(vcpu, &vm, tv);
+	if (!tv)
+		return 1;
 	WRITE_ONCE(tv->hint_msr, data);
 	atomic64_inc(&vm->stats.hints);
 	set_bit(TOPO_VCPU_HINT, &tv->flags);
