@@ -5,10 +5,12 @@
  *
  * Registers one page per online CPU, in that CPU's own node, and keeps a
  * consistent copy of what the host publishes there, translated from vCPU
- * ids to this kernel's CPU numbers. Userspace sees it in
- * /sys/devices/system/cpu/cpuN/kvmext/ and gets a change uevent on the
- * CPU device whenever it moves; hints go back to the host from the same
- * directory.
+ * ids to this kernel's CPU numbers. The copy is refreshed when the host
+ * interrupts the CPU (notify.c) and every poll_ms in any case; the
+ * scheduler gets the host's packages as its LLC domains (sched.c),
+ * userspace sees everything in /sys/devices/system/cpu/cpuN/kvmext/ with
+ * a change uevent on the CPU device (sysfs.c), and hints go back to the
+ * host (hints.c).
  *
  * A page is only ever registered by the CPU it belongs to and is given
  * up before that CPU goes offline and before reboot, kexec, suspend and
@@ -21,6 +23,7 @@
 #include <linux/gfp.h>
 #include <linux/kobject.h>
 #include <linux/io.h>
+#include <linux/irq_work.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -31,10 +34,11 @@
 #include <asm/msr.h>
 #include <asm/smp.h>
 
-#include <kvmext/pv.h>
+#include "../common/hook.h"
+#include "gpv.h"
 
 static unsigned int poll_ms = 100;
-static unsigned int hint_interval_ms = 100;
+unsigned int hint_interval_ms = 100;
 
 static int set_poll_ms(const char *val, const struct kernel_param *kp)
 {
@@ -58,59 +62,78 @@ module_param_cb(hint_interval_ms, &hint_interval_ops, &hint_interval_ms, 0644);
 MODULE_PARM_DESC(hint_interval_ms,
 		 "Minimum time between two hints from one CPU (1-60000 ms, default 100)");
 
-/**
- * struct gpv_cpu - one CPU's registration and the last topology read
- * @page: the registered page, NULL when not registered
- * @lock: protects the fields below against sysfs readers
- * @generation: generation of the last consistent read
- * @epoch: the host's epoch then
- * @capacity: the CPU's capacity then
- * @smt: CPUs (this kernel's numbering) on the same host core
- * @llc: ... in the same host package
- * @node: ... in the same host NUMA node
- * @last_hint_ns: when userspace last sent a hint for this CPU
- */
-struct gpv_cpu {
-	struct kvmext_topo_page *page;
-	spinlock_t lock;
-	u32 generation;
-	u64 epoch;
-	u32 capacity;
-	struct cpumask smt, llc, node;
-	u64 last_hint_ns;
-};
-
-static DEFINE_PER_CPU(struct gpv_cpu, gpv_cpus);
+DEFINE_PER_CPU(struct gpv_cpu, gpv_cpus);
+struct gpv_stats gpv_stats;
+struct gpv_syms gpv_syms;
 static enum cpuhp_state gpv_hp_state;
 static s16 gpv_id_to_cpu[KVMEXT_TOPO_MAX_VCPU_IDS];
 static struct delayed_work gpv_poll_work;
 static unsigned int gpv_polls;
 static bool gpv_stopping;
+static atomic64_t gpv_kick_ns;
+static u64 gpv_features;
+
+/*
+ * Every unexported symbol and tracepoint the module uses, resolved (and
+ * the probes registered) at load; one missing one refuses the load.
+ */
+static struct kvmext_hook gpv_hooks[] = {
+	KVMEXT_SYMBOL("rebuild_sched_domains", &gpv_syms.rebuild_sched_domains),
+	KVMEXT_SYMBOL("sched_domains_mutex", &gpv_syms.sched_domains_mutex),
+	KVMEXT_SYMBOL("x86_topology_update", &gpv_syms.x86_topology_update),
+	KVMEXT_SYMBOL("cpu_llc_shared_map", &gpv_syms.cpu_llc_shared_map),
+	KVMEXT_SYMBOL("cpu_l2c_shared_map", &gpv_syms.cpu_l2c_shared_map),
+	KVMEXT_SYMBOL("cpu_coregroup_mask", &gpv_syms.cpu_coregroup_mask),
+	KVMEXT_SYMBOL("cpu_clustergroup_mask", &gpv_syms.cpu_clustergroup_mask),
+	KVMEXT_TRACEPOINT("sched_switch", gpv_probe_switch, NULL),
+	KVMEXT_TRACEPOINT("sched_waking", gpv_probe_waking, NULL),
+};
+
+/**
+ * gpv_kick() - read the pages now, not at the next poll
+ *
+ * From the change interrupt; remembers when the first unserved one came,
+ * to time the update.
+ */
+void gpv_kick(void)
+{
+	atomic64_cmpxchg(&gpv_kick_ns, 0, ktime_get_ns());
+	if (!READ_ONCE(gpv_stopping))
+		mod_delayed_work(system_wq, &gpv_poll_work, 0);
+}
 
 static bool gpv_host_present(void)
 {
 	u64 v;
 
-	return !rdmsrl_safe(MSR_KVMEXT_PROBE, &v) && KVMEXT_PROBE_IS_VALID(v) &&
-	       KVMEXT_PROBE_VERSION(v) == KVMEXT_ABI_VERSION &&
-	       (KVMEXT_PROBE_FEATURES(v) & KVMEXT_FEATURE_TOPO);
+	if (rdmsrl_safe(MSR_KVMEXT_PROBE, &v) || !KVMEXT_PROBE_IS_VALID(v) ||
+	    KVMEXT_PROBE_VERSION(v) != KVMEXT_ABI_VERSION ||
+	    !(KVMEXT_PROBE_FEATURES(v) & KVMEXT_FEATURE_TOPO))
+		return false;
+	gpv_features = KVMEXT_PROBE_FEATURES(v);
+	return true;
 }
 
-/* On @cpu itself: (re)register its page. */
+/* On the CPU itself: (re)register its page, then its interrupt. */
 static void gpv_register_local(void *unused)
 {
 	struct gpv_cpu *c = this_cpu_ptr(&gpv_cpus);
 
-	if (c->page &&
-	    wrmsrl_safe(MSR_KVMEXT_TOPO_PAGE,
-			virt_to_phys(c->page) | KVMEXT_TOPO_PAGE_ENABLE))
+	if (!c->page)
+		return;
+	if (wrmsrl_safe(MSR_KVMEXT_TOPO_PAGE,
+			virt_to_phys(c->page) | KVMEXT_TOPO_PAGE_ENABLE)) {
 		pr_warn_once("the host refused a topology page (CPU %d)\n",
 			     smp_processor_id());
+		return;
+	}
+	gpv_notify_local(true);
 }
 
-/* On @cpu itself: make the host stop writing its page. */
+/* On the CPU itself: make the host stop interrupting it and writing its page. */
 static void gpv_unregister_local(void *unused)
 {
+	gpv_notify_local(false);
 	wrmsrl_safe(MSR_KVMEXT_TOPO_PAGE, 0);
 }
 
@@ -138,8 +161,10 @@ static bool gpv_read(unsigned int cpu)
 	u64 epoch;
 	bool changed = false;
 
-	if (!p || READ_ONCE(p->magic) != KVMEXT_TOPO_MAGIC)
+	if (!p || READ_ONCE(p->magic) != KVMEXT_TOPO_MAGIC) {
+		c->valid = false;
 		return false;
+	}
 	smt = kmalloc(3 * cpumask_size(), GFP_KERNEL);
 	if (!smt)
 		return false;
@@ -157,6 +182,7 @@ static bool gpv_read(unsigned int cpu)
 		smp_rmb(); /* the contents before the generation again */
 	} while (((gen & 1) || gen != READ_ONCE(p->generation)) && ++tries < 100);
 
+	c->valid = tries < 100 && epoch != KVMEXT_TOPO_EPOCH_GONE;
 	if (tries < 100) {
 		spin_lock(&c->lock);
 		if (gen != c->generation) {
@@ -180,9 +206,11 @@ static bool gpv_read(unsigned int cpu)
 
 static void gpv_poll(struct work_struct *work)
 {
-	u64 page;
+	u64 page, since = atomic64_xchg(&gpv_kick_ns, 0);
+	bool rebuild;
 	int cpu;
 
+	atomic64_inc(&gpv_stats.polls);
 	cpus_read_lock();
 	for_each_online_cpu(cpu) {
 		struct gpv_cpu *c = per_cpu_ptr(&gpv_cpus, cpu);
@@ -196,12 +224,20 @@ static void gpv_poll(struct work_struct *work)
 		 */
 		if (!(gpv_polls % max(1U, 1000 / READ_ONCE(poll_ms))) &&
 		    (rdmsrl_safe_on_cpu(cpu, MSR_KVMEXT_TOPO_PAGE, &page) ||
-		     !(page & KVMEXT_TOPO_PAGE_ENABLE)) && gpv_host_present())
+		     !(page & KVMEXT_TOPO_PAGE_ENABLE)) && gpv_host_present()) {
 			smp_call_function_single(cpu, gpv_register_local, NULL, 1);
-		if (gpv_read(cpu))
+			atomic64_inc(&gpv_stats.reregistered);
+		}
+		if (gpv_read(cpu)) {
+			atomic64_inc(&gpv_stats.changes);
 			kobject_uevent(&get_cpu_device(cpu)->kobj, KOBJ_CHANGE);
+		}
 	}
+	rebuild = gpv_sched_update();
+	gpv_hints_tick();
 	cpus_read_unlock();
+	if (rebuild)
+		gpv_sched_rebuild(since);
 	gpv_polls++;
 	if (!READ_ONCE(gpv_stopping))
 		schedule_delayed_work(&gpv_poll_work,
@@ -217,9 +253,11 @@ static int gpv_cpu_online(unsigned int cpu)
 	if (!pg)
 		return -ENOMEM;
 	c->page = page_address(pg);
+	gpv_notify_start(cpu);
 	/* Runs on @cpu: the hotplug thread of an AP state. */
 	gpv_register_local(NULL);
 	gpv_read(cpu);
+	gpv_sched_cpu_online(cpu);
 	return 0;
 }
 
@@ -228,6 +266,8 @@ static int gpv_cpu_offline(unsigned int cpu)
 	struct gpv_cpu *c = per_cpu_ptr(&gpv_cpus, cpu);
 
 	gpv_unregister_local(NULL);
+	gpv_notify_stop(cpu);
+	c->valid = false;
 	/* The host writes a vCPU's page only from that vCPU: none is left. */
 	free_page((unsigned long)c->page);
 	c->page = NULL;
@@ -263,128 +303,6 @@ static struct syscore_ops gpv_syscore = {
 	.resume = gpv_resume,
 };
 
-static struct gpv_cpu *dev_cpu(struct device *dev)
-{
-	return per_cpu_ptr(&gpv_cpus, dev->id);
-}
-
-static ssize_t gpv_show_mask(struct device *dev, char *buf, int which)
-{
-	struct gpv_cpu *c = dev_cpu(dev);
-	ssize_t n;
-
-	spin_lock(&c->lock);
-	n = sysfs_emit(buf, "%*pbl\n", cpumask_pr_args(which == 0 ? &c->smt :
-							which == 1 ? &c->llc :
-							&c->node));
-	spin_unlock(&c->lock);
-	return n;
-}
-
-static ssize_t smt_siblings_show(struct device *dev, struct device_attribute *a,
-				 char *buf)
-{
-	return gpv_show_mask(dev, buf, 0);
-}
-
-static ssize_t package_siblings_show(struct device *dev,
-				     struct device_attribute *a, char *buf)
-{
-	return gpv_show_mask(dev, buf, 1);
-}
-
-static ssize_t node_siblings_show(struct device *dev, struct device_attribute *a,
-				  char *buf)
-{
-	return gpv_show_mask(dev, buf, 2);
-}
-
-static ssize_t generation_show(struct device *dev, struct device_attribute *a,
-			       char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(dev_cpu(dev)->generation));
-}
-
-static ssize_t capacity_show(struct device *dev, struct device_attribute *a,
-			     char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(dev_cpu(dev)->capacity));
-}
-
-static ssize_t host_show(struct device *dev, struct device_attribute *a,
-			 char *buf)
-{
-	u64 epoch = READ_ONCE(dev_cpu(dev)->epoch);
-
-	if (!READ_ONCE(dev_cpu(dev)->page))
-		return sysfs_emit(buf, "unregistered\n");
-	return epoch == KVMEXT_TOPO_EPOCH_GONE ? sysfs_emit(buf, "gone\n") :
-		sysfs_emit(buf, "%016llx\n", epoch);
-}
-
-/*
- * A hint for this CPU, encoded as for MSR_KVMEXT_HINT; at most one per
- * hint_interval_ms (-EBUSY), refused by the host with -EINVAL.
- */
-static ssize_t hint_store(struct device *dev, struct device_attribute *a,
-			  const char *buf, size_t count)
-{
-	struct gpv_cpu *c = dev_cpu(dev);
-	u64 hint, now = ktime_get_ns();
-	int ret;
-
-	ret = kstrtou64(buf, 0, &hint);
-	if (ret)
-		return ret;
-	if (c->last_hint_ns &&
-	    now - c->last_hint_ns < (u64)READ_ONCE(hint_interval_ms) * NSEC_PER_MSEC)
-		return -EBUSY;
-	c->last_hint_ns = now;
-	ret = wrmsr_safe_on_cpu(dev->id, MSR_KVMEXT_HINT, lower_32_bits(hint),
-				upper_32_bits(hint));
-	return ret ? -EINVAL : count;
-}
-
-static DEVICE_ATTR_RO(smt_siblings);
-static DEVICE_ATTR_RO(package_siblings);
-static DEVICE_ATTR_RO(node_siblings);
-static DEVICE_ATTR_RO(generation);
-static DEVICE_ATTR_RO(capacity);
-static DEVICE_ATTR_RO(host);
-static DEVICE_ATTR_WO(hint);
-
-static struct attribute *gpv_attrs[] = {
-	&dev_attr_smt_siblings.attr,
-	&dev_attr_package_siblings.attr,
-	&dev_attr_node_siblings.attr,
-	&dev_attr_generation.attr,
-	&dev_attr_capacity.attr,
-	&dev_attr_host.attr,
-	&dev_attr_hint.attr,
-	NULL,
-};
-
-static const struct attribute_group gpv_group = {
-	.name = "kvmext",
-	.attrs = gpv_attrs,
-};
-
-static void gpv_sysfs(bool add)
-{
-	struct device *dev;
-	int cpu;
-
-	for_each_possible_cpu(cpu) {
-		dev = get_cpu_device(cpu);
-		if (!dev)
-			continue;
-		if (add && sysfs_create_group(&dev->kobj, &gpv_group))
-			pr_warn("no sysfs directory for CPU %d\n", cpu);
-		else if (!add)
-			sysfs_remove_group(&dev->kobj, &gpv_group);
-	}
-}
-
 static int __init gpv_init(void)
 {
 	int cpu, ret;
@@ -401,31 +319,55 @@ static int __init gpv_init(void)
 		if (id < KVMEXT_TOPO_MAX_VCPU_IDS)
 			gpv_id_to_cpu[id] = cpu;
 	}
-	gpv_sysfs(true);
+	/* The change interrupt may kick it as soon as a CPU registers. */
+	INIT_DELAYED_WORK(&gpv_poll_work, gpv_poll);
+	ret = gpv_hints_init(gpv_features & KVMEXT_FEATURE_HINTS);
+	if (ret)
+		return ret;
+	ret = kvmext_hooks_install(gpv_hooks, ARRAY_SIZE(gpv_hooks));
+	if (ret)
+		goto out_hints;
+	ret = gpv_sched_init();
+	if (ret)
+		goto out_hooks;
+	ret = gpv_sysfs_init();
+	if (ret)
+		goto out_sched;
 	ret = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "kvmext/guest-pv:online",
 				gpv_cpu_online, gpv_cpu_offline);
-	if (ret < 0) {
-		gpv_sysfs(false);
-		return ret;
-	}
+	if (ret < 0)
+		goto out_sysfs;
 	gpv_hp_state = ret;
 	register_reboot_notifier(&gpv_reboot_nb);
 	register_syscore_ops(&gpv_syscore);
-	INIT_DELAYED_WORK(&gpv_poll_work, gpv_poll);
-	schedule_delayed_work(&gpv_poll_work, msecs_to_jiffies(poll_ms));
+	mod_delayed_work(system_wq, &gpv_poll_work, 0);
 	pr_info("reading the host's topology on %u CPUs\n", num_online_cpus());
 	return 0;
+
+out_sysfs:
+	gpv_sysfs_exit();
+out_sched:
+	gpv_sched_exit();
+out_hooks:
+	kvmext_hooks_remove(gpv_hooks, ARRAY_SIZE(gpv_hooks));
+out_hints:
+	gpv_hints_exit();
+	return ret;
 }
 
 static void __exit gpv_exit(void)
 {
 	WRITE_ONCE(gpv_stopping, true);
-	cancel_delayed_work_sync(&gpv_poll_work);
 	unregister_syscore_ops(&gpv_syscore);
 	unregister_reboot_notifier(&gpv_reboot_nb);
-	/* Unregisters and frees every CPU's page, on that CPU. */
+	gpv_sysfs_exit();
+	/* Unregisters every CPU's page and frees it and its interrupt. */
 	cpuhp_remove_state(gpv_hp_state);
-	gpv_sysfs(false);
+	/* No interrupt can queue it again. */
+	cancel_delayed_work_sync(&gpv_poll_work);
+	gpv_sched_exit();
+	kvmext_hooks_remove(gpv_hooks, ARRAY_SIZE(gpv_hooks));
+	gpv_hints_exit();
 }
 
 module_init(gpv_init);
