@@ -345,13 +345,16 @@ mk_cpio() {
 	(cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --quiet -o -0 -H newc) >"$2"
 }
 
-# The L2 guest's initramfs: busybox, its init and the guest-side modules.
+# The L2 guest's initramfs: busybox, its init, the guest-side modules and
+# the load generator its checks use.
 mk_l2_initramfs() {
 	local root=$OUT/l2/root
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,proc,sys,dev,tmp,lab/modules,lab/tests}
 	install -m 755 /bin/busybox "$root/bin/busybox"
 	ln -s busybox "$root/bin/sh"
+	gcc -static -O2 -Wall -o "$root/bin/l2-load" "$LAB/l2-tools/l2-load.c" ||
+		die "cannot build the L2 load generator (needs libc6-dev)"
 	install -m 755 "$LAB/init-l2.sh" "$root/init"
 	find "$OUT/stock/src/guest-pv" -name '*.ko' -exec cp {} "$root/lab/modules/" \; 2>/dev/null || true
 	cp "$LAB"/l2-tests/*.sh "$root/lab/tests/"
