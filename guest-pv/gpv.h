@@ -110,6 +110,7 @@ void gpv_probe_waking(void *data, struct task_struct *p);
 int gpv_hints_init(bool host_hints);
 void gpv_hints_exit(void);
 void gpv_hints_tick(void);
+void gpv_hints_cpu_down(unsigned int cpu);
 int gpv_hint_manual(unsigned int cpu, int class, int group);
 int gpv_hint_raw(unsigned int cpu, u64 hint);
 void gpv_hint_show(unsigned int cpu, int *class, int *group, u64 *sent);

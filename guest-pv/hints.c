@@ -235,6 +235,30 @@ void gpv_hints_tick(void)
 }
 
 /**
+ * gpv_hints_cpu_down() - withdraw this CPU's hint before it goes away
+ * @cpu: the CPU; called on it, before it goes offline or the module
+ *	unloads
+ *
+ * The host keeps applying the last hint of a vCPU (priority, placement)
+ * until it gets another: hand it back the no-hint state, so that an
+ * offline CPU or an unloaded module leaves nothing behind. A CPU coming
+ * back gets its hint again at the next tick.
+ */
+void gpv_hints_cpu_down(unsigned int cpu)
+{
+	struct gpv_hint_cpu *h = per_cpu_ptr(&gpv_hint, cpu);
+
+	if (!gpv_host_hints)
+		return;
+	mutex_lock(&gpv_hint_lock);
+	if (!h->sent_valid || h->sent)
+		wrmsrl_safe(MSR_KVMEXT_HINT, 0);
+	h->sent = 0;
+	h->sent_valid = true;
+	mutex_unlock(&gpv_hint_lock);
+}
+
+/**
  * gpv_hint_manual() - userspace sets @cpu's class and/or group
  * @cpu: the CPU
  * @class: KVMEXT_HINT_CLASS_*, -1 for automatic, -2 to leave as it is
@@ -251,14 +275,17 @@ int gpv_hint_manual(unsigned int cpu, int class, int group)
 
 	if (!gpv_host_hints)
 		return -EOPNOTSUPP;
+	cpus_read_lock();
 	mutex_lock(&gpv_hint_lock);
 	if (class != -2)
 		h->class = class;
 	if (group != -2)
 		h->group = group;
 	h->raw_set = false;
-	ret = gpv_send(cpu, false);
+	/* An offline CPU gets it when it is back (gpv_hints_tick()). */
+	ret = per_cpu_ptr(&gpv_cpus, cpu)->page ? gpv_send(cpu, false) : 0;
 	mutex_unlock(&gpv_hint_lock);
+	cpus_read_unlock();
 	return ret == -EBUSY ? 0 : ret;
 }
 
@@ -267,7 +294,8 @@ int gpv_hint_manual(unsigned int cpu, int class, int group)
  * @cpu: the CPU
  * @hint: encoded as for MSR_KVMEXT_HINT
  *
- * It stays @cpu's hint until userspace sets a class or group again.
+ * It stays @cpu's hint until userspace sets a class or group again; an
+ * offline CPU gets it when it is back.
  *
  * Return: 0; -EBUSY within hint_interval_ms of the last hint (nothing
  * changes); -EINVAL when the host refused it; -EOPNOTSUPP without hints.
@@ -280,16 +308,19 @@ int gpv_hint_raw(unsigned int cpu, u64 hint)
 
 	if (!gpv_host_hints)
 		return -EOPNOTSUPP;
+	cpus_read_lock();
 	mutex_lock(&gpv_hint_lock);
 	if (h->last_ns &&
 	    now - h->last_ns < (u64)READ_ONCE(hint_interval_ms) * NSEC_PER_MSEC) {
-		mutex_unlock(&gpv_hint_lock);
-		return -EBUSY;
+		ret = -EBUSY;
+		goto out;
 	}
 	h->raw = hint;
 	h->raw_set = true;
-	ret = gpv_send(cpu, true);
+	ret = per_cpu_ptr(&gpv_cpus, cpu)->page ? gpv_send(cpu, true) : 0;
+out:
 	mutex_unlock(&gpv_hint_lock);
+	cpus_read_unlock();
 	return ret;
 }
 

@@ -265,6 +265,7 @@ static int gpv_cpu_offline(unsigned int cpu)
 {
 	struct gpv_cpu *c = per_cpu_ptr(&gpv_cpus, cpu);
 
+	gpv_hints_cpu_down(cpu);
 	gpv_unregister_local(NULL);
 	gpv_notify_stop(cpu);
 	c->valid = false;

@@ -2,8 +2,8 @@
 # with the project's host modules loaded, and the guest's own checks pass
 # (lab/l2-tests: guest-pv against kvm-topo); L2's hint reaches its vCPU
 # thread in L1. Meanwhile L1 moves L2's second vCPU thread between the two
-# L1 packages every second, which L2 must see in its sysfs. The L2 CPU drops XSAVE: under TCG, L1 KVM reports an
-# XSAVE area size without AVX while enumerating AVX, and the L2 kernel WARNs.
+# L1 packages every second, which L2 must see in its sysfs; L2 asks L1 to
+# reload kvm-topo and to live-migrate it to a second QEMU.
 # Two L2 vCPUs, each on its own L1 CPU, on the stock tier. On the debug
 # tier one: two L2 vCPUs there reported soft lockups in L2 (23 s when they
 # shared an L1 CPU, 89 s in rtc-cmos probing with one L1 CPU each), and
@@ -29,21 +29,45 @@ topo_load() {
 	insmod "$LAB/modules/kvm-topo.ko" &&
 		echo 1 >$tr/events/kvm_topo/kvm_topo_hint/enable
 }
+# One QEMU process running L2. Its monitor is a pair of FIFOs, /tmp/$1.in
+# and /tmp/$1.out (logged to /tmp/$1.log); further arguments go to QEMU.
+l2_qemu() {
+	local mon=/tmp/$1
+	shift
+	mkfifo $mon.in $mon.out
+	cat $mon.out >$mon.log &
+	l2_run $cpus "$smp" "" \
+		-chardev pipe,id=mon,path=$mon -mon chardev=mon,mode=readline \
+		"$@" | tee -a /tmp/l2-console.log | sed 's/^/L2| /' >/dev/console
+}
+# Live migration of L2 to a second QEMU over a UNIX socket, as a VMM does
+# it: the destination waits with -incoming, the source migrates and,
+# once that completed, quits. (lab/l2-tests/50-guest-pv-migrate.sh)
+migrate() {
+	local i=0
+	l2_qemu mon-b -incoming unix:/tmp/l2-migration &
+	while [ ! -S /tmp/l2-migration ] && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
+	echo "migrate -d unix:/tmp/l2-migration" >/tmp/mon-a.in
+	while [ $i -lt 300 ]; do
+		sleep 1
+		i=$((i + 1))
+		echo "info migrate" >/tmp/mon-a.in
+		grep -q 'Migration status: completed' /tmp/mon-a.log && break
+		grep -q 'Migration status: failed' /tmp/mon-a.log && break
+	done
+	grep 'Migration status\|total time' /tmp/mon-a.log | tail -n 2 | sed 's/^/migration: /'
+	echo quit >/tmp/mon-a.in
+}
 coordinate() {
 	while read -r line; do
 		case "$line" in
 		*"L2SYNC host-unload"*) rmmod kvm_topo ;;
 		*"L2SYNC host-load"*) topo_load ;;
 		*"L2SYNC host-reload"*) rmmod kvm_topo && topo_load ;;
+		*"L2SYNC migrate"*) migrate ;;
 		esac
 	done
 }
-: >/tmp/l2-console.log
-mkfifo /tmp/l2-sync
-tail -f /tmp/l2-console.log >/tmp/l2-sync &
-tailer=$!
-coordinate </tmp/l2-sync &
-coordinator=$!
 # QEMU names its vCPU threads "CPU n/KVM" with debug-threads=on.
 # With two L2 vCPUs, vCPU 0's thread stays on L1 CPU 0 and vCPU 1's
 # alternates between CPU 1 (same package) and the last CPU (the other
@@ -78,15 +102,24 @@ if [ "$smp" -gt 1 ]; then
 	# The test itself runs pinned to L1 CPU 0 (lab/init-l1.sh).
 	cpus=0-$((ncpu - 1))
 fi
-taskset -c $cpus \
-qemu-system-x86_64 -M microvm -enable-kvm -cpu "${L2_CPU:-host,-xsave}" -smp "$smp" -m 256M \
-	-nodefaults -no-user-config -display none -no-reboot -serial stdio \
-	-name l2,debug-threads=on \
-	-kernel /l2/vmlinuz -initrd /l2/initrd \
-	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60 reboot=t" \
-	</dev/null 2>&1 | tee -a /tmp/l2-console.log | sed 's/^/L2| /' >/dev/console
+: >/tmp/l2-console.log
+mkfifo /tmp/l2-sync
+tail -f /tmp/l2-console.log >/tmp/l2-sync &
+tailer=$!
+# Started last: it needs $cpus and $smp.
+coordinate </tmp/l2-sync &
+coordinator=$!
+l2_qemu mon-a
+# After a migration the first QEMU has quit; the second one runs L2 to
+# its end.
+i=0
+while pidof qemu-system-x86_64 >/dev/null && [ $i -lt 600 ]; do
+	sleep 1
+	i=$((i + 1))
+done
 [ -z "$pinner" ] || kill $pinner
 kill $tailer $coordinator $tracer 2>/dev/null
+grep -q 'Migration status: completed' /tmp/mon-a.log || fail "L2's live migration did not complete"
 lsmod | grep -q '^kvm_topo ' || fail "kvm-topo was not loaded again"
 # The serial line ends lines with \r\n.
 sed -i 's/\r$//' /tmp/l2-console.log
