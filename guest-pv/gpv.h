@@ -40,7 +40,7 @@ struct gpv_cpu {
 	u8 vector;
 };
 
-DECLARE_PER_CPU(struct gpv_cpu, gpv_cpus);
+extern struct gpv_cpu __percpu *gpv_cpus;
 
 /**
  * struct gpv_stats - counters shown in debugfs guest_pv/stats
@@ -100,7 +100,7 @@ void gpv_notify_local(bool enable);
 int gpv_sched_init(void);
 void gpv_sched_exit(void);
 void gpv_sched_cpu_online(unsigned int cpu);
-bool gpv_sched_update(void);
+bool gpv_sched_update(bool dirty);
 void gpv_sched_rebuild(u64 since_ns);
 
 struct task_struct;

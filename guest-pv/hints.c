@@ -226,7 +226,7 @@ void gpv_hints_tick(void)
 				h->auto_group = 0;
 		}
 		/* An unregistered CPU keeps its hint for when it is back. */
-		if (per_cpu_ptr(&gpv_cpus, cpu)->page)
+		if (per_cpu_ptr(gpv_cpus, cpu)->page)
 			gpv_send(cpu, false);
 	}
 	if (eval)
@@ -283,7 +283,7 @@ int gpv_hint_manual(unsigned int cpu, int class, int group)
 		h->group = group;
 	h->raw_set = false;
 	/* An offline CPU gets it when it is back (gpv_hints_tick()). */
-	ret = per_cpu_ptr(&gpv_cpus, cpu)->page ? gpv_send(cpu, false) : 0;
+	ret = per_cpu_ptr(gpv_cpus, cpu)->page ? gpv_send(cpu, false) : 0;
 	mutex_unlock(&gpv_hint_lock);
 	cpus_read_unlock();
 	return ret == -EBUSY ? 0 : ret;
@@ -317,7 +317,7 @@ int gpv_hint_raw(unsigned int cpu, u64 hint)
 	}
 	h->raw = hint;
 	h->raw_set = true;
-	ret = per_cpu_ptr(&gpv_cpus, cpu)->page ? gpv_send(cpu, true) : 0;
+	ret = per_cpu_ptr(gpv_cpus, cpu)->page ? gpv_send(cpu, true) : 0;
 out:
 	mutex_unlock(&gpv_hint_lock);
 	cpus_read_unlock();
@@ -362,7 +362,7 @@ int gpv_boot_complete(void)
 	mutex_lock(&gpv_hint_lock);
 	gpv_booted = true;
 	for_each_online_cpu(cpu)
-		if (per_cpu_ptr(&gpv_cpus, cpu)->page)
+		if (per_cpu_ptr(gpv_cpus, cpu)->page)
 			gpv_send(cpu, false);
 	mutex_unlock(&gpv_hint_lock);
 	cpus_read_unlock();

@@ -62,7 +62,8 @@ module_param_cb(hint_interval_ms, &hint_interval_ops, &hint_interval_ms, 0644);
 MODULE_PARM_DESC(hint_interval_ms,
 		 "Minimum time between two hints from one CPU (1-60000 ms, default 100)");
 
-DEFINE_PER_CPU(struct gpv_cpu, gpv_cpus);
+/* Allocated: a module's static per-CPU space is small and shared. */
+struct gpv_cpu __percpu *gpv_cpus;
 struct gpv_stats gpv_stats;
 struct gpv_syms gpv_syms;
 static enum cpuhp_state gpv_hp_state;
@@ -117,7 +118,7 @@ static bool gpv_host_present(void)
 /* On the CPU itself: (re)register its page, then its interrupt. */
 static void gpv_register_local(void *unused)
 {
-	struct gpv_cpu *c = this_cpu_ptr(&gpv_cpus);
+	struct gpv_cpu *c = this_cpu_ptr(gpv_cpus);
 
 	if (!c->page)
 		return;
@@ -149,21 +150,22 @@ static void gpv_mask(struct cpumask *dst, const u64 *words, u32 nr_ids)
 
 /*
  * Copy @cpu's page with the generation protocol; publish and acknowledge
- * it if it moved. Returns true when userspace should hear of a change.
+ * it if it moved. Returns true when userspace and the scheduler should
+ * hear of a change: a mask, the epoch, or whether the view is valid.
  */
 static bool gpv_read(unsigned int cpu)
 {
-	struct gpv_cpu *c = per_cpu_ptr(&gpv_cpus, cpu);
+	struct gpv_cpu *c = per_cpu_ptr(gpv_cpus, cpu);
 	struct kvmext_topo_page *p = c->page;
 	struct cpumask *smt, *llc, *node;
 	u32 gen, nr_ids, capacity;
+	bool changed = false, was_valid = c->valid;
 	int tries = 0;
 	u64 epoch;
-	bool changed = false;
 
 	if (!p || READ_ONCE(p->magic) != KVMEXT_TOPO_MAGIC) {
 		c->valid = false;
-		return false;
+		return was_valid;
 	}
 	smt = kmalloc(3 * cpumask_size(), GFP_KERNEL);
 	if (!smt)
@@ -201,19 +203,19 @@ static bool gpv_read(unsigned int cpu)
 		WRITE_ONCE(p->ack, gen);
 	}
 	kfree(smt);
-	return changed;
+	return changed || c->valid != was_valid;
 }
 
 static void gpv_poll(struct work_struct *work)
 {
 	u64 page, since = atomic64_xchg(&gpv_kick_ns, 0);
-	bool rebuild;
+	bool rebuild, dirty = false;
 	int cpu;
 
 	atomic64_inc(&gpv_stats.polls);
 	cpus_read_lock();
 	for_each_online_cpu(cpu) {
-		struct gpv_cpu *c = per_cpu_ptr(&gpv_cpus, cpu);
+		struct gpv_cpu *c = per_cpu_ptr(gpv_cpus, cpu);
 
 		if (!c->page)
 			continue;
@@ -229,11 +231,12 @@ static void gpv_poll(struct work_struct *work)
 			atomic64_inc(&gpv_stats.reregistered);
 		}
 		if (gpv_read(cpu)) {
+			dirty = true;
 			atomic64_inc(&gpv_stats.changes);
 			kobject_uevent(&get_cpu_device(cpu)->kobj, KOBJ_CHANGE);
 		}
 	}
-	rebuild = gpv_sched_update();
+	rebuild = gpv_sched_update(dirty);
 	gpv_hints_tick();
 	cpus_read_unlock();
 	if (rebuild)
@@ -246,7 +249,7 @@ static void gpv_poll(struct work_struct *work)
 
 static int gpv_cpu_online(unsigned int cpu)
 {
-	struct gpv_cpu *c = per_cpu_ptr(&gpv_cpus, cpu);
+	struct gpv_cpu *c = per_cpu_ptr(gpv_cpus, cpu);
 	struct page *pg;
 
 	pg = alloc_pages_node(cpu_to_node(cpu), GFP_KERNEL | __GFP_ZERO, 0);
@@ -263,7 +266,7 @@ static int gpv_cpu_online(unsigned int cpu)
 
 static int gpv_cpu_offline(unsigned int cpu)
 {
-	struct gpv_cpu *c = per_cpu_ptr(&gpv_cpus, cpu);
+	struct gpv_cpu *c = per_cpu_ptr(gpv_cpus, cpu);
 
 	gpv_hints_cpu_down(cpu);
 	gpv_unregister_local(NULL);
@@ -312,11 +315,14 @@ static int __init gpv_init(void)
 		pr_info("no kvmext topology interface (needs KVM with kvm-topo on the host): not loading\n");
 		return -ENODEV;
 	}
+	gpv_cpus = alloc_percpu(struct gpv_cpu);
+	if (!gpv_cpus)
+		return -ENOMEM;
 	memset(gpv_id_to_cpu, 0xff, sizeof(gpv_id_to_cpu));
 	for_each_possible_cpu(cpu) {
 		u32 id = per_cpu(x86_cpu_to_apicid, cpu);
 
-		spin_lock_init(&per_cpu_ptr(&gpv_cpus, cpu)->lock);
+		spin_lock_init(&per_cpu_ptr(gpv_cpus, cpu)->lock);
 		if (id < KVMEXT_TOPO_MAX_VCPU_IDS)
 			gpv_id_to_cpu[id] = cpu;
 	}
@@ -324,7 +330,7 @@ static int __init gpv_init(void)
 	INIT_DELAYED_WORK(&gpv_poll_work, gpv_poll);
 	ret = gpv_hints_init(gpv_features & KVMEXT_FEATURE_HINTS);
 	if (ret)
-		return ret;
+		goto out_cpus;
 	ret = kvmext_hooks_install(gpv_hooks, ARRAY_SIZE(gpv_hooks));
 	if (ret)
 		goto out_hints;
@@ -353,6 +359,8 @@ out_hooks:
 	kvmext_hooks_remove(gpv_hooks, ARRAY_SIZE(gpv_hooks));
 out_hints:
 	gpv_hints_exit();
+out_cpus:
+	free_percpu(gpv_cpus);
 	return ret;
 }
 
@@ -369,6 +377,7 @@ static void __exit gpv_exit(void)
 	gpv_sched_exit();
 	kvmext_hooks_remove(gpv_hooks, ARRAY_SIZE(gpv_hooks));
 	gpv_hints_exit();
+	free_percpu(gpv_cpus);
 }
 
 module_init(gpv_init);

@@ -45,7 +45,7 @@ static void gpv_irq_free(unsigned int irq)
  */
 int gpv_notify_start(unsigned int cpu)
 {
-	struct gpv_cpu *c = per_cpu_ptr(&gpv_cpus, cpu);
+	struct gpv_cpu *c = per_cpu_ptr(gpv_cpus, cpu);
 	struct irq_alloc_info info = {};
 	struct irq_data *d;
 	int irq, ret;
@@ -91,7 +91,7 @@ none:
  */
 void gpv_notify_stop(unsigned int cpu)
 {
-	struct gpv_cpu *c = per_cpu_ptr(&gpv_cpus, cpu);
+	struct gpv_cpu *c = per_cpu_ptr(gpv_cpus, cpu);
 
 	if (!c->irq)
 		return;
@@ -108,7 +108,7 @@ void gpv_notify_stop(unsigned int cpu)
  */
 void gpv_notify_local(bool enable)
 {
-	struct gpv_cpu *c = this_cpu_ptr(&gpv_cpus);
+	struct gpv_cpu *c = this_cpu_ptr(gpv_cpus);
 	u64 v = 0;
 
 	if (enable && c->irq)

@@ -47,6 +47,7 @@ static void *gpv_fw_llc;	/* firmware LLC masks, nr_cpu_ids of them */
 static struct cpumask *gpv_tmp;
 static int *gpv_uf;
 static bool gpv_sched_ready;
+static bool gpv_sched_applied = true;	/* sched_domains when last applied */
 
 static struct cpumask *gpv_fw(unsigned int cpu)
 {
@@ -90,8 +91,8 @@ static bool gpv_fw_rel(unsigned int a, unsigned int b)
 static bool gpv_host_rel(unsigned int a, unsigned int b)
 {
 	return cpu_to_node(a) == cpu_to_node(b) &&
-	       cpumask_test_cpu(b, &per_cpu_ptr(&gpv_cpus, a)->llc) &&
-	       cpumask_test_cpu(a, &per_cpu_ptr(&gpv_cpus, b)->llc);
+	       cpumask_test_cpu(b, &per_cpu_ptr(gpv_cpus, a)->llc) &&
+	       cpumask_test_cpu(a, &per_cpu_ptr(gpv_cpus, b)->llc);
 }
 
 /*
@@ -102,14 +103,15 @@ static bool gpv_host_rel(unsigned int a, unsigned int b)
  */
 static bool gpv_apply_locked(bool firmware)
 {
-	bool host = !firmware && READ_ONCE(sched_domains);
+	bool want = !firmware && READ_ONCE(sched_domains), host = want;
 	bool changed = false;
 	unsigned int a, b;
 
 	lockdep_assert_held((struct mutex *)gpv_syms.sched_domains_mutex);
+	gpv_sched_applied = want;
 	for_each_online_cpu(a) {
 		gpv_uf[a] = a;
-		if (!per_cpu_ptr(&gpv_cpus, a)->valid)
+		if (!per_cpu_ptr(gpv_cpus, a)->valid)
 			host = false;
 	}
 	for_each_online_cpu(a) {
@@ -150,15 +152,21 @@ static bool gpv_apply(bool firmware)
 
 /**
  * gpv_sched_update() - bring the LLC masks in line with the pages
+ * @dirty: a page's masks or validity changed since the last call
  *
  * Called by the reading work with CPU hotplug held off (cpus_read_lock()).
+ * Without @dirty only a change of the sched_domains parameter matters.
  *
  * Return: true when a mask changed; the caller then calls
  * gpv_sched_rebuild() once it has dropped the hotplug lock.
  */
-bool gpv_sched_update(void)
+bool gpv_sched_update(bool dirty)
 {
-	return gpv_sched_ready && gpv_apply(false);
+	if (!gpv_sched_ready)
+		return false;
+	if (!dirty && READ_ONCE(sched_domains) == gpv_sched_applied)
+		return false;
+	return gpv_apply(false);
 }
 
 /**

@@ -16,7 +16,7 @@
 
 static struct gpv_cpu *dev_cpu(struct device *dev)
 {
-	return per_cpu_ptr(&gpv_cpus, dev->id);
+	return per_cpu_ptr(gpv_cpus, dev->id);
 }
 
 static ssize_t gpv_show_mask(struct device *dev, char *buf, int which)
