@@ -64,7 +64,7 @@ style:
 # Not kbuild's "clean" with M=: that deletes every *.o, *.ko and
 # modules.order under the tree, lab/cache's kernel modules and debug
 # kernel objects included.
-MODULE_DIRS := common kvm-topo guest-pv
+MODULE_DIRS := common kvm-topo kvm-zeropage guest-pv
 clean:
 	find $(MODULE_DIRS) -type f \( -name '*.[aios]' -o -name '*.ko' -o -name '*.mod' \
 		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '.*.d' -o -name modules.order \) -delete

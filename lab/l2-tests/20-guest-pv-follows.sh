@@ -16,6 +16,10 @@ if [ ! -d $d1 ]; then
 	echo "one CPU in this L2 (debug tier): nothing to follow"
 	exit 4
 fi
+# Userspace hears of each change through a uevent on the CPU device.
+: >/tmp/uevents
+uevent sh -c 'echo "$ACTION $DEVPATH" >>/tmp/uevents' &
+listener=$!
 # A halted vCPU does not run, so the host has no new place for it: keep
 # CPU 1 busy while L1 moves its thread.
 taskset -c 1 sh -c 'while :; do :; done' &
@@ -33,13 +37,16 @@ while [ $i -lt 300 ] && { [ -z "$together" ] || [ -z "$apart" ] || [ -z "$mc" ] 
 	sleep 0.1
 	i=$((i + 1))
 done
-kill $spin
+kill $spin $listener
 [ -n "$together" ] && [ -n "$apart" ] ||
 	{ echo "guest-pv-follows: package mask never showed both placements ($(cat $d/package_siblings))"; exit 1; }
 echo "guest-pv-follows: CPU 0's package mask showed 0-1 after $((together * 100)) ms and 0 after $((apart * 100)) ms; node mask $(cat $d/node_siblings)"
 [ -n "$mc" ] && [ -n "$die" ] ||
 	{ echo "guest-pv-follows: CPU 0's first domain never was both MC and DIE (MC at ${mc:-never}, DIE at ${die:-never})"; cat $st; exit 1; }
 echo "guest-pv-follows: CPU 0's first domain was MC after $((mc * 100)) ms and DIE after $((die * 100)) ms"
+grep -q '^change /devices/system/cpu/cpu0$' /tmp/uevents ||
+	{ echo "guest-pv-follows: no change uevent for cpu0 ($(sort /tmp/uevents | uniq -c | tr '\n' ' '))"; exit 1; }
+echo "guest-pv-follows: $(grep -c '^change /devices/system/cpu/cpu' /tmp/uevents) change uevents on CPU devices"
 irqs=$(stat irqs) timed=$(stat rebuilds_timed)
 [ "$irqs" -gt 0 ] || { echo "guest-pv-follows: no change interrupt arrived"; cat $st; exit 1; }
 [ "$timed" -gt 0 ] || { echo "guest-pv-follows: no rebuild followed an interrupt"; cat $st; exit 1; }

@@ -6,8 +6,11 @@
 #ifndef KVMEXT_TEST_H
 #define KVMEXT_TEST_H
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "kvm_util.h"
@@ -35,19 +38,21 @@ static inline uint64_t kvmext_run_to_ucall(struct kvm_vcpu *vcpu,
 }
 
 /*
- * A counter of this process's VM in kvm-topo's per-VM debugfs file, whose
- * blocks start with "vm kvm-<pid>". A name ending in '_' sums every
- * counter it begins (e.g. "rejected_"). Returns -1 when none matched.
+ * A counter of this process's VM in a module's per-VM debugfs file
+ * (@path), whose blocks start with "vm kvm-<pid>". A name ending in '_'
+ * sums every counter it begins (e.g. "rejected_"). Returns -1 when none
+ * matched, or when the file is not there.
  */
-static inline long kvmext_topo_vm_stat(const char *name)
+static inline long kvmext_vm_stat(const char *path, const char *name)
 {
-	FILE *f = fopen("/sys/kernel/debug/kvm/kvm_topo/vms", "r");
+	FILE *f = fopen(path, "r");
 	size_t n = strlen(name);
 	bool prefix = n && name[n - 1] == '_', mine = false, found = false;
 	char line[128], me[64], key[64];
 	long v, sum = 0;
 
-	TEST_ASSERT(f, "open kvm_topo/vms");
+	if (!f)
+		return -1;
 	snprintf(me, sizeof(me), "vm kvm-%d\n", getpid());
 	while (fgets(line, sizeof(line), f)) {
 		if (!strncmp(line, "vm ", 3))
@@ -60,6 +65,34 @@ static inline long kvmext_topo_vm_stat(const char *name)
 	}
 	fclose(f);
 	return found ? sum : -1;
+}
+
+/* A counter of this process's VM in kvm-topo's per-VM debugfs file. */
+static inline long kvmext_topo_vm_stat(const char *name)
+{
+	long v = kvmext_vm_stat("/sys/kernel/debug/kvm/kvm_topo/vms", name);
+
+	TEST_ASSERT(access("/sys/kernel/debug/kvm/kvm_topo/vms", R_OK) == 0,
+		    "open kvm_topo/vms");
+	return v;
+}
+
+/* Loads the module at @ko with @params: 0 or -errno. */
+static inline int kvmext_module_load(const char *ko, const char *params)
+{
+	int fd = open(ko, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(__NR_finit_module, fd, params, 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/* Unloads module @name (as lsmod names it): 0 or -errno. */
+static inline int kvmext_module_unload(const char *name)
+{
+	return syscall(__NR_delete_module, name, O_NONBLOCK) ? -errno : 0;
 }
 
 #endif /* KVMEXT_TEST_H */

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvm-zeropage: guest memory that stays on the shared zero page until it
+ * is written, with the pages a guest writes recorded per VM and scanned,
+ * past a threshold, for frames that hold only zeros (EP2581828; zp.h
+ * names the units). Documentation/kvm-zeropage.rst says what is built.
+ */
+#include <linux/debugfs.h>
+#include <linux/module.h>
+#include <linux/seq_file.h>
+#include <linux/utsname.h>
+
+#include "../common/hook.h"
+#include "zp.h"
+
+void *zp_vm_list, *zp_kvm_lock;
+static struct dentry *zp_debugfs;
+
+/*
+ * Every hook of the module, checked at load (common/hook.h). The first
+ * ZP_LIFE_HOOKS entries are armed first and removed last: the destroy
+ * hook must see every VM go for as long as the module holds VM state.
+ */
+#define ZP_LIFE_HOOKS 3
+static struct kvmext_hook zp_hooks[] = {
+	KVMEXT_KPROBE("kvm_arch_destroy_vm", zp_vm_destroy_hook),
+	KVMEXT_SYMBOL("vm_list", &zp_vm_list),
+	KVMEXT_SYMBOL("kvm_lock", &zp_kvm_lock),
+	KVMEXT_KPROBE("kvm_arch_commit_memory_region", zp_commit_hook),
+	KVMEXT_FTRACE("page_add_new_anon_rmap", zp_cow_hook),
+};
+
+static int zp_vms_open_show(struct seq_file *m, void *unused)
+{
+	zp_vms_show(m);
+	return 0;
+}
+
+static int zp_vms_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, zp_vms_open_show, NULL);
+}
+
+static const struct file_operations zp_vms_fops = {
+	.owner = THIS_MODULE,
+	.open = zp_vms_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
+static int __init zp_init(void)
+{
+	int ret;
+
+	ret = zp_vm_init();
+	if (ret)
+		return ret;
+	/* Read-only, under KVM's debugfs directory, as kvm-topo's. */
+	zp_debugfs = debugfs_create_dir(KBUILD_MODNAME, kvm_debugfs_dir);
+	debugfs_create_file("vms", 0444, zp_debugfs, NULL, &zp_vms_fops);
+	ret = kvmext_hooks_install(zp_hooks, ARRAY_SIZE(zp_hooks));
+	if (ret) {
+		debugfs_remove(zp_debugfs);
+		zp_vm_exit();
+		return ret;
+	}
+	zp_vm_attach_existing();
+	pr_info("recording new guest pages on kernel %s\n",
+		init_utsname()->release);
+	return 0;
+}
+
+static void __exit zp_exit(void)
+{
+	kvmext_hooks_remove(zp_hooks + ZP_LIFE_HOOKS,
+			    ARRAY_SIZE(zp_hooks) - ZP_LIFE_HOOKS);
+	debugfs_remove(zp_debugfs);
+	/* With the destroy hook still live, so no VM can go unseen. */
+	zp_vm_exit();
+	kvmext_hooks_remove(zp_hooks, ZP_LIFE_HOOKS);
+	pr_info("unloaded\n");
+}
+
+module_init(zp_init);
+module_exit(zp_exit);
+MODULE_DESCRIPTION("Zero-page-backed KVM guest memory with targeted scans");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Initial mapping and memslots (patent unit 210).
+ *
+ * The module keeps, per VM, its user memslots sorted by host address, each
+ * with a bitmap of the pages recorded since the last scan. They are
+ * re-read from KVM after every memslot change, which KVM commits through
+ * kvm_arch_commit_memory_region() (create, delete, move, flags) once the
+ * new memslots are live: reading KVM's state, not the event, makes the
+ * order of events irrelevant.
+ *
+ * A memslot starts with every page recorded, so its first scan looks at
+ * all of it. Guest RAM that QEMU maps privately and anonymously is lazy:
+ * untouched frames are not present, reads map the shared zero page, and
+ * the first scan finds nothing to do there (not_present). A VMM that
+ * pre-faulted its memory gets its zero pages found by that scan; VMs that
+ * exist when the module loads get the same treatment.
+ */
+#include <linux/bitmap.h>
+#include <linux/kvm_host.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+
+#include "zp.h"
+
+/**
+ * zp_slot_find() - the first slot overlapping [@start, @end)
+ * @slots: the VM's slots, sorted by address, not overlapping
+ * @start: first host address
+ * @end: one past the last
+ *
+ * Context: RCU read side, or the VM's slots_lock.
+ * Return: the slot, or NULL.
+ */
+struct zp_slot *zp_slot_find(struct zp_slots *slots, unsigned long start,
+			     unsigned long end)
+{
+	int lo = 0, hi = slots->nr;
+
+	/* The first slot that ends after @start. */
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		struct zp_slot *s = &slots->s[mid];
+
+		if (s->hva + s->npages * PAGE_SIZE <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < slots->nr && slots->s[lo].hva < end)
+		return &slots->s[lo];
+	return NULL;
+}
+
+/**
+ * zp_slots_free() - free a slot array and the bitmaps it still owns
+ * @slots: the array, no longer visible to any reader; may be NULL
+ */
+void zp_slots_free(struct zp_slots *slots)
+{
+	int i;
+
+	if (!slots)
+		return;
+	for (i = 0; i < slots->nr; i++)
+		kvfree(slots->s[i].recent);
+	kvfree(slots);
+}
+
+static int zp_slot_cmp(const void *a, const void *b)
+{
+	const struct zp_slot *x = a, *y = b;
+
+	return x->hva < y->hva ? -1 : x->hva > y->hva;
+}
+
+/* Copy KVM's user memslots of address space 0; kvm->slots_lock held. */
+static struct zp_slots *zp_slots_read(struct kvm *kvm)
+{
+	struct kvm_memslots *ks = __kvm_memslots(kvm, 0);
+	struct kvm_memory_slot *ms;
+	struct zp_slots *slots;
+	int bkt, n = 0;
+
+	kvm_for_each_memslot(ms, bkt, ks)
+		n += ms->id < KVM_USER_MEM_SLOTS;
+	slots = kvzalloc(struct_size(slots, s, n), GFP_KERNEL_ACCOUNT);
+	if (!slots)
+		return NULL;
+	kvm_for_each_memslot(ms, bkt, ks) {
+		struct zp_slot *s;
+
+		/* KVM's internal slots (APIC page, TSS) are MAP_SHARED. */
+		if (ms->id >= KVM_USER_MEM_SLOTS)
+			continue;
+		s = &slots->s[slots->nr++];
+		s->hva = ms->userspace_addr;
+		s->npages = ms->npages;
+		s->base_gfn = ms->base_gfn;
+		s->id = ms->id;
+		s->log_dirty = kvm_slot_dirty_track_enabled(ms);
+	}
+	sort(slots->s, slots->nr, sizeof(slots->s[0]), zp_slot_cmp, NULL);
+	return slots;
+}
+
+/*
+ * Give each slot of @new its bitmap: the one of the same slot in @old
+ * (which gives it up), or a new one with every page recorded. Returns the
+ * number of new slots, or -ENOMEM.
+ */
+static int zp_slots_adopt(struct zp_slots *new, struct zp_slots *old)
+{
+	int i, j, fresh = 0;
+
+	for (i = 0; i < new->nr; i++) {
+		struct zp_slot *s = &new->s[i];
+
+		for (j = 0; old && j < old->nr; j++) {
+			struct zp_slot *o = &old->s[j];
+
+			if (o->recent && o->id == s->id && o->hva == s->hva &&
+			    o->npages == s->npages && o->base_gfn == s->base_gfn) {
+				s->recent = o->recent;
+				o->recent = NULL;
+				break;
+			}
+		}
+		if (s->recent)
+			continue;
+		s->recent = kvmalloc_array(BITS_TO_LONGS(s->npages),
+					   sizeof(long), GFP_KERNEL_ACCOUNT);
+		if (!s->recent)
+			return -ENOMEM;
+		bitmap_fill(s->recent, s->npages);
+		fresh++;
+	}
+	return fresh;
+}
+
+/**
+ * zp_slots_work() - re-read a VM's memslots after a change
+ * @work: the VM's slots_work
+ */
+void zp_slots_work(struct work_struct *work)
+{
+	struct zp_vm *vm = container_of(work, struct zp_vm, slots_work);
+	struct zp_slots *new, *old;
+	struct kvm *kvm = vm->kvm;
+	int fresh;
+
+	if (test_bit(ZP_DYING, &vm->flags) || !kvm_get_kvm_safe(kvm))
+		return;
+	mutex_lock(&kvm->slots_lock);
+	new = zp_slots_read(kvm);
+	mutex_unlock(&kvm->slots_lock);
+	if (!new)
+		goto nomem;
+
+	mutex_lock(&vm->slots_lock);
+	old = rcu_dereference_protected(vm->slots,
+					lockdep_is_held(&vm->slots_lock));
+	fresh = zp_slots_adopt(new, old);
+	if (fresh < 0) {
+		/* Give back what was adopted: the old array stays. */
+		if (old)
+			zp_slots_adopt(old, new);
+		mutex_unlock(&vm->slots_lock);
+		zp_slots_free(new);
+		goto nomem;
+	}
+	rcu_assign_pointer(vm->slots, new);
+	mutex_unlock(&vm->slots_lock);
+	/* The copy-on-write hook may still be writing into old bitmaps. */
+	synchronize_rcu();
+	zp_slots_free(old);
+	if (fresh)
+		zp_scan_request(vm);
+	kvm_put_kvm(kvm);
+	return;
+nomem:
+	pr_warn_ratelimited("no memory to follow the memslots of VM %d-%u\n",
+			    vm->pid, vm->seq);
+	kvm_put_kvm(kvm);
+}
+
+/**
+ * zp_commit_hook() - kprobe on kvm_arch_commit_memory_region()
+ * @p: the kprobe
+ * @regs: registers at entry; the first argument is the VM
+ *
+ * Called with kvm->slots_lock held, after the new memslots are live.
+ * Attaches the VM on its first memslot and queues a re-read.
+ *
+ * Return: 0, to let the function run.
+ */
+int zp_commit_hook(struct kprobe *p, struct pt_regs *regs)
+{
+	struct kvm *kvm = (struct kvm *)regs_get_kernel_argument(regs, 0);
+	struct zp_vm *vm = zp_vm_attach(kvm, GFP_NOWAIT | __GFP_NOWARN);
+
+	if (vm && !test_bit(ZP_DYING, &vm->flags))
+		queue_work(zp_wq, &vm->slots_work);
+	return 0;
+}

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Threshold control (patent unit 230). Every page recorded by the
+ * copy-on-write hook adds to the VM's counter; the addition that takes it
+ * to the VM's threshold queues a scan, and the scan takes the counter
+ * back to zero when it starts, so pages recorded during a scan count
+ * towards the next one. The threshold is the module parameter
+ * threshold_mb (default 32 MiB, as in the patent) or the VM's own
+ * (/sys/kernel/kvm_zeropage/vms/<pid>-<n>/threshold_mb).
+ */
+#include <linux/moduleparam.h>
+#include <linux/sysfs.h>
+
+#include "zp.h"
+
+static long threshold_mb = 32;
+
+static int zp_set_threshold(const char *val, const struct kernel_param *kp)
+{
+	long mb;
+
+	/* "default" names this very parameter: not a value for it. */
+	if (zp_parse_threshold_mb(val, &mb) || mb < 0)
+		return -EINVAL;
+	WRITE_ONCE(threshold_mb, mb);
+	return 0;
+}
+
+static int zp_get_threshold(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%ld\n", READ_ONCE(threshold_mb));
+}
+
+static const struct kernel_param_ops zp_threshold_ops = {
+	.set = zp_set_threshold,
+	.get = zp_get_threshold,
+};
+module_param_cb(threshold_mb, &zp_threshold_ops, NULL, 0644);
+MODULE_PARM_DESC(threshold_mb,
+		 "MiB of new guest pages that start a scan, per VM (1-1048576, default 32)");
+
+static unsigned int scan_rate = 262144;
+
+static int zp_set_rate(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, 1U << 30);
+}
+
+static const struct kernel_param_ops zp_rate_ops = {
+	.set = zp_set_rate,
+	.get = param_get_uint,
+};
+module_param_cb(scan_rate, &zp_rate_ops, &scan_rate, 0644);
+MODULE_PARM_DESC(scan_rate,
+		 "Pages per second one VM's scan may read (1-2^30, default 262144 = 1 GiB/s)");
+
+/**
+ * zp_threshold_mb() - the threshold in force for a VM
+ * @vm: the VM
+ *
+ * Return: MiB.
+ */
+long zp_threshold_mb(struct zp_vm *vm)
+{
+	long mb = READ_ONCE(vm->threshold_mb);
+
+	return mb > 0 ? mb : READ_ONCE(threshold_mb);
+}
+
+/**
+ * zp_threshold_pages() - the threshold in force for a VM, in pages
+ * @vm: the VM
+ *
+ * Return: pages.
+ */
+long zp_threshold_pages(struct zp_vm *vm)
+{
+	return zp_threshold_mb(vm) << (20 - PAGE_SHIFT);
+}
+
+/**
+ * zp_scan_rate() - the scan budget
+ *
+ * Return: pages per second.
+ */
+unsigned long zp_scan_rate(void)
+{
+	return READ_ONCE(scan_rate);
+}
+
+/**
+ * zp_scan_request() - queue the VM's scan unless it is queued or running
+ * @vm: the VM
+ *
+ * Context: any, including the page table lock of the copy-on-write hook.
+ */
+void zp_scan_request(struct zp_vm *vm)
+{
+	if (test_bit(ZP_DYING, &vm->flags) ||
+	    test_and_set_bit(ZP_SCAN_QUEUED, &vm->flags))
+		return;
+	queue_work(zp_wq, &vm->scan_work);
+}
+
+/**
+ * zp_recorded() - count pages the hook recorded, and start a scan at the
+ *	threshold
+ * @vm: the VM
+ * @nr: pages
+ *
+ * Context: the copy-on-write hook: page table lock held, must not sleep.
+ */
+void zp_recorded(struct zp_vm *vm, unsigned long nr)
+{
+	long after = atomic_long_add_return(nr, &vm->pending);
+
+	/*
+	 * Once per crossing; if the scan was still running then, the scan
+	 * looks at the counter again when it ends.
+	 */
+	if (zp_crossed(after - nr, after, zp_threshold_pages(vm)))
+		zp_scan_request(vm);
+}

@@ -1,0 +1,9 @@
+# kvm-zeropage: copy-on-write accounting, threshold control and the
+# counting scan, seen from a VMM (selftests/kvm/zp_cow_test.c); the module
+# unloads with a VM running and loads again, attaching it.
+# timeout: 300
+. /lab/lib.sh
+load_kvm || fail "kvm"
+insmod "$LAB/modules/kvm-zeropage.ko" || fail "insmod kvm-zeropage"
+"$LAB/bin/zp_cow_test" "$LAB/modules/kvm-zeropage.ko" || { rmmod kvm_zeropage; fail "zp_cow_test"; }
+rmmod kvm_zeropage || fail "rmmod kvm-zeropage"
