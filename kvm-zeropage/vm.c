@@ -267,6 +267,9 @@ void zp_vms_show(struct seq_file *m)
 		seq_printf(m, "threshold_pages %ld\n", zp_threshold_pages(vm));
 		seq_printf(m, "pending %ld\n", atomic_long_read(&vm->pending));
 		seq_printf(m, "unscanned %lu\n", unscanned);
+		/* A memslot re-read or a scan queued or running. */
+		seq_printf(m, "busy %d\n", test_bit(ZP_SCAN_QUEUED, &vm->flags) ||
+			   work_pending(&vm->slots_work));
 		seq_printf(m, "cowed %lld\n", atomic64_read(&s->cowed));
 		seq_printf(m, "cowed_thp %lld\n", atomic64_read(&s->cowed_thp));
 		seq_printf(m, "scans %lld\n", atomic64_read(&s->scans));

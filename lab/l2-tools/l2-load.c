@@ -84,12 +84,17 @@ static int pingpong(int a, int b, double secs)
 		return 1;
 	}
 	if (!pid) {
+		/* Only the other side's ends: its exit is our end of file. */
+		close(ab[1]);
+		close(ba[0]);
 		pin(b);
 		while (read(ab[0], &c, 1) == 1 && c)
 			if (write(ba[1], &c, 1) != 1)
 				break;
 		_exit(0);
 	}
+	close(ab[0]);
+	close(ba[1]);
 	pin(a);
 	while (now() < end) {
 		c = 1;

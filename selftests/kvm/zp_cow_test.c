@@ -40,6 +40,7 @@
 #define THP_COUNT	4
 #define STEP_A		1000		/* below a 4 MiB threshold (1024 pages) */
 #define STEP_B		24		/* reaches it with its last page */
+#define ZEROS		((STEP_A + STEP_B) / 2)	/* the even pages */
 
 enum { CMD_THP = 1, CMD_PAGES };
 static uint64_t cmd, first_page, nr_pages;
@@ -108,22 +109,22 @@ static void read_file(const char *path, char *buf, size_t len)
 	fclose(f);
 }
 
-/* Waits until no scan is due or running and every recorded page was read. */
+/*
+ * Waits until no memslot re-read or scan is queued or running, twice in a
+ * row 100 ms apart (a scan queues itself again at its end when the
+ * threshold was reached during it). Pages recorded below the threshold
+ * stay unscanned.
+ */
 static void settle(void)
 {
-	long scans = -1;
-	int i;
+	int i, idle = 0;
 
-	for (i = 0; i < 600; i++) {
-		long now = zstat("scans");
-
-		if (now == scans && zstat("unscanned") == 0)
-			return;
-		scans = now;
+	for (i = 0; i < 600 && idle < 2; i++) {
+		idle = zstat("busy") == 0 ? idle + 1 : 0;
 		usleep(100000);
 	}
-	TEST_FAIL("scans never settled: %ld scans, %ld unscanned", zstat("scans"),
-		  zstat("unscanned"));
+	TEST_ASSERT(idle >= 2, "a scan never ended: %ld scans, %ld unscanned",
+		    zstat("scans"), zstat("unscanned"));
 }
 
 /* Has the guest run one command, back to its SYNC. */
@@ -143,7 +144,7 @@ static void guest_do(struct kvm_vm *vm, struct kvm_vcpu *vcpu, uint64_t c,
 
 int main(int argc, char *argv[])
 {
-	long cowed, scans, scanned, zero, thp, c2, t2, u;
+	long cowed, scans, scanned, zero, thp, c2, t2, u, u0, p0;
 	char dir[128], path[256], buf[64];
 	struct kvm_vcpu *vcpu;
 	struct ucall uc;
@@ -180,31 +181,36 @@ int main(int argc, char *argv[])
 	/* A threshold below what is pending starts a scan at once. */
 	TEST_ASSERT(!write_file(path, "4"), "threshold_mb 4");
 	settle();
-	TEST_ASSERT(zstat("pending") == 0, "pending %ld after the scan", zstat("pending"));
+	TEST_ASSERT(zstat("pending") < 4, "pending %ld after the scan", zstat("pending"));
 
 	cowed = zstat("cowed");
 	scans = zstat("scans");
 	scanned = zstat("pages_scanned");
 	zero = zstat("zero_found");
+	p0 = zstat("pending");
+	u0 = zstat("unscanned");
 	guest_do(vm, vcpu, CMD_PAGES, 0, STEP_A);
 	usleep(300000);
 	c2 = zstat("cowed") - cowed;
-	ksft_test_result(c2 == STEP_A && zstat("scans") == scans && zstat("pending") == STEP_A,
-			 "below the threshold: %ld of %d written pages counted, %ld scans, %ld pending\n",
+	/* A few pages of the guest's own (its stack) may be new too. */
+	ksft_test_result(c2 >= STEP_A && c2 <= STEP_A + 4 && zstat("scans") == scans &&
+			 zstat("pending") - p0 == c2,
+			 "below the threshold: %ld pages counted for %d written, %ld scans, %ld pending\n",
 			 c2, STEP_A, zstat("scans") - scans, zstat("pending"));
 
 	guest_do(vm, vcpu, CMD_PAGES, STEP_A, STEP_B);
 	settle();
 	c2 = zstat("cowed") - cowed;
 	u = zstat("unscanned");
-	ok = c2 == STEP_A + STEP_B && zstat("scans") - scans == 1 &&
-	     zstat("pages_scanned") - scanned + u == c2 &&
-	     zstat("zero_found") - zero <= c2 / 2 &&
-	     zstat("zero_found") - zero >= c2 / 2 - u;
+	ok = c2 >= STEP_A + STEP_B && c2 <= STEP_A + STEP_B + 4 &&
+	     zstat("scans") - scans == 1 &&
+	     zstat("pages_scanned") - scanned + u == c2 + u0 &&
+	     zstat("zero_found") - zero <= ZEROS + c2 - (STEP_A + STEP_B) &&
+	     zstat("zero_found") - zero >= ZEROS - u;
 	ksft_test_result(ok,
-			 "reaching the threshold: %ld scan read %ld of %ld recorded pages once, %ld zero (%ld written zero)\n",
+			 "reaching the threshold: %ld scan read %ld of %ld recorded pages once, %ld zero (%d written zero)\n",
 			 zstat("scans") - scans, zstat("pages_scanned") - scanned, c2,
-			 zstat("zero_found") - zero, c2 / 2);
+			 zstat("zero_found") - zero, ZEROS);
 
 	ok = true;
 	read_file(path, buf, sizeof(buf));
@@ -229,6 +235,7 @@ int main(int argc, char *argv[])
 		ok = !kvmext_module_unload("kvm_zeropage");
 		ok &= access(dir, F_OK) && errno == ENOENT && zstat("cowed") == -1;
 		ok &= !kvmext_module_load(argv[1], "");
+		/* Attached at load; its memslots are read, then scanned. */
 		for (i = 0; i < 100 && zstat("scans") < 1; i++)
 			usleep(100000);
 		settle();
