@@ -99,6 +99,7 @@ void gpv_notify_local(bool enable);
 
 int gpv_sched_init(void);
 void gpv_sched_exit(void);
+void gpv_sched_stop(void);
 void gpv_sched_cpu_online(unsigned int cpu);
 bool gpv_sched_update(bool dirty);
 void gpv_sched_rebuild(u64 since_ns);

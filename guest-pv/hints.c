@@ -318,6 +318,9 @@ int gpv_hint_raw(unsigned int cpu, u64 hint)
 	h->raw = hint;
 	h->raw_set = true;
 	ret = per_cpu_ptr(gpv_cpus, cpu)->page ? gpv_send(cpu, true) : 0;
+	/* Refused: the CPU goes back to its class and group. */
+	if (ret == -EINVAL)
+		h->raw_set = false;
 out:
 	mutex_unlock(&gpv_hint_lock);
 	cpus_read_unlock();

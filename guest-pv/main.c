@@ -70,7 +70,8 @@ static enum cpuhp_state gpv_hp_state;
 static s16 gpv_id_to_cpu[KVMEXT_TOPO_MAX_VCPU_IDS];
 static struct delayed_work gpv_poll_work;
 static unsigned int gpv_polls;
-static bool gpv_stopping;
+static bool gpv_stopping;	/* unloading: the reading work ends */
+static bool gpv_shut;		/* reboot or kexec: never register again */
 static atomic64_t gpv_kick_ns;
 static u64 gpv_features;
 
@@ -120,7 +121,7 @@ static void gpv_register_local(void *unused)
 {
 	struct gpv_cpu *c = this_cpu_ptr(gpv_cpus);
 
-	if (!c->page)
+	if (!c->page || READ_ONCE(gpv_shut))
 		return;
 	if (wrmsrl_safe(MSR_KVMEXT_TOPO_PAGE,
 			virt_to_phys(c->page) | KVMEXT_TOPO_PAGE_ENABLE)) {
@@ -148,18 +149,28 @@ static void gpv_mask(struct cpumask *dst, const u64 *words, u32 nr_ids)
 			cpumask_set_cpu(gpv_id_to_cpu[id], dst);
 }
 
+/* The raw masks of a page, copied under the generation protocol. */
+struct gpv_raw {
+	u64 smt[KVMEXT_TOPO_MASK_WORDS];
+	u64 llc[KVMEXT_TOPO_MASK_WORDS];
+	u64 node[KVMEXT_TOPO_MASK_WORDS];
+};
+
 /*
  * Copy @cpu's page with the generation protocol; publish and acknowledge
  * it if it moved. Returns true when userspace and the scheduler should
  * hear of a change: a mask, the epoch, or whether the view is valid.
+ * The masks are copied raw and converted once: a host that keeps the
+ * generation odd costs a few reads per try, not a conversion.
  */
 static bool gpv_read(unsigned int cpu)
 {
 	struct gpv_cpu *c = per_cpu_ptr(gpv_cpus, cpu);
 	struct kvmext_topo_page *p = c->page;
+	bool changed = false, was_valid = c->valid;
 	struct cpumask *smt, *llc, *node;
 	u32 gen, nr_ids, capacity;
-	bool changed = false, was_valid = c->valid;
+	struct gpv_raw *raw;
 	int tries = 0;
 	u64 epoch;
 
@@ -167,27 +178,39 @@ static bool gpv_read(unsigned int cpu)
 		c->valid = false;
 		return was_valid;
 	}
-	smt = kmalloc(3 * cpumask_size(), GFP_KERNEL);
-	if (!smt)
+	raw = kmalloc(sizeof(*raw) + 3 * cpumask_size(), GFP_KERNEL);
+	if (!raw)
 		return false;
+	smt = (void *)(raw + 1);
 	llc = (void *)smt + cpumask_size();
 	node = (void *)llc + cpumask_size();
-	do {
+	for (;;) {
 		gen = READ_ONCE(p->generation);
-		smp_rmb(); /* the generation before the contents */
-		epoch = READ_ONCE(p->epoch);
-		capacity = READ_ONCE(p->capacity);
-		nr_ids = READ_ONCE(p->nr_ids);
-		gpv_mask(smt, p->smt, nr_ids);
-		gpv_mask(llc, p->llc, nr_ids);
-		gpv_mask(node, p->node, nr_ids);
-		smp_rmb(); /* the contents before the generation again */
-	} while (((gen & 1) || gen != READ_ONCE(p->generation)) && ++tries < 100);
+		if (!(gen & 1)) {
+			smp_rmb(); /* the generation before the contents */
+			epoch = READ_ONCE(p->epoch);
+			capacity = READ_ONCE(p->capacity);
+			nr_ids = READ_ONCE(p->nr_ids);
+			memcpy(raw->smt, p->smt, sizeof(raw->smt));
+			memcpy(raw->llc, p->llc, sizeof(raw->llc));
+			memcpy(raw->node, p->node, sizeof(raw->node));
+			smp_rmb(); /* the contents before the generation again */
+			if (gen == READ_ONCE(p->generation))
+				break;
+		}
+		if (++tries == 100)
+			break;
+		cpu_relax();
+	}
 
 	c->valid = tries < 100 && epoch != KVMEXT_TOPO_EPOCH_GONE;
 	if (tries < 100) {
+		gpv_mask(smt, raw->smt, nr_ids);
+		gpv_mask(llc, raw->llc, nr_ids);
+		gpv_mask(node, raw->node, nr_ids);
 		spin_lock(&c->lock);
-		if (gen != c->generation) {
+		/* A new host starts its generations again: the epoch tells. */
+		if (gen != c->generation || epoch != c->epoch) {
 			changed = !cpumask_equal(smt, &c->smt) ||
 				  !cpumask_equal(llc, &c->llc) ||
 				  !cpumask_equal(node, &c->node) ||
@@ -202,35 +225,60 @@ static bool gpv_read(unsigned int cpu)
 		spin_unlock(&c->lock);
 		WRITE_ONCE(p->ack, gen);
 	}
-	kfree(smt);
+	kfree(raw);
 	return changed || c->valid != was_valid;
+}
+
+/*
+ * About once a second, on each CPU, check the host still has its page: it
+ * forgets it when the VM migrates (the VMM does not know the MSR), when
+ * the vCPU is reset and when kvm-topo reloads. Registers again when the
+ * host serves the interface; when it does not (migrated to a host without
+ * it), the copy is of a host that is gone. Returns true on a change.
+ */
+static bool gpv_check_registration(unsigned int cpu)
+{
+	struct gpv_cpu *c = per_cpu_ptr(gpv_cpus, cpu);
+	u64 page;
+
+	if (!rdmsrl_safe_on_cpu(cpu, MSR_KVMEXT_TOPO_PAGE, &page) &&
+	    (page & KVMEXT_TOPO_PAGE_ENABLE))
+		return false;
+	if (gpv_host_present()) {
+		smp_call_function_single(cpu, gpv_register_local, NULL, 1);
+		atomic64_inc(&gpv_stats.reregistered);
+		return false;
+	}
+	if (!c->valid && c->epoch == KVMEXT_TOPO_EPOCH_GONE)
+		return false;
+	spin_lock(&c->lock);
+	c->valid = false;
+	c->epoch = KVMEXT_TOPO_EPOCH_GONE;
+	spin_unlock(&c->lock);
+	return true;
 }
 
 static void gpv_poll(struct work_struct *work)
 {
-	u64 page, since = atomic64_xchg(&gpv_kick_ns, 0);
-	bool rebuild, dirty = false;
+	u64 since = atomic64_xchg(&gpv_kick_ns, 0);
+	bool rebuild, dirty = false, check;
 	int cpu;
 
+	/* Unloading or shutting down: the pages are being given up. */
+	if (READ_ONCE(gpv_stopping))
+		return;
 	atomic64_inc(&gpv_stats.polls);
+	check = !(gpv_polls % max(1U, 1000 / READ_ONCE(poll_ms)));
 	cpus_read_lock();
 	for_each_online_cpu(cpu) {
 		struct gpv_cpu *c = per_cpu_ptr(gpv_cpus, cpu);
+		bool gone = false;
 
 		if (!c->page)
 			continue;
-		/*
-		 * About once a second, check the host still has the page:
-		 * it forgets it when the VM migrates (the VMM does not know
-		 * the MSR), when the vCPU is reset and when kvm-topo reloads.
-		 */
-		if (!(gpv_polls % max(1U, 1000 / READ_ONCE(poll_ms))) &&
-		    (rdmsrl_safe_on_cpu(cpu, MSR_KVMEXT_TOPO_PAGE, &page) ||
-		     !(page & KVMEXT_TOPO_PAGE_ENABLE)) && gpv_host_present()) {
-			smp_call_function_single(cpu, gpv_register_local, NULL, 1);
-			atomic64_inc(&gpv_stats.reregistered);
-		}
-		if (gpv_read(cpu)) {
+		if (check)
+			gone = gpv_check_registration(cpu);
+		if (gone || gpv_read(cpu)) {
 			dirty = true;
 			atomic64_inc(&gpv_stats.changes);
 			kobject_uevent(&get_cpu_device(cpu)->kobj, KOBJ_CHANGE);
@@ -250,11 +298,19 @@ static void gpv_poll(struct work_struct *work)
 static int gpv_cpu_online(unsigned int cpu)
 {
 	struct gpv_cpu *c = per_cpu_ptr(gpv_cpus, cpu);
+	u32 id = per_cpu(x86_cpu_to_apicid, cpu);
 	struct page *pg;
 
+	/* A CPU added after the load has its APIC ID only now. */
+	if (id < KVMEXT_TOPO_MAX_VCPU_IDS)
+		WRITE_ONCE(gpv_id_to_cpu[id], cpu);
 	pg = alloc_pages_node(cpu_to_node(cpu), GFP_KERNEL | __GFP_ZERO, 0);
-	if (!pg)
-		return -ENOMEM;
+	if (!pg) {
+		/* The CPU comes online all the same, without a view. */
+		pr_warn("no page for CPU %u: it stays unregistered\n", cpu);
+		gpv_sched_cpu_online(cpu);
+		return 0;
+	}
 	c->page = page_address(pg);
 	gpv_notify_start(cpu);
 	/* Runs on @cpu: the hotplug thread of an AP state. */
@@ -267,22 +323,38 @@ static int gpv_cpu_online(unsigned int cpu)
 static int gpv_cpu_offline(unsigned int cpu)
 {
 	struct gpv_cpu *c = per_cpu_ptr(gpv_cpus, cpu);
+	void *page = c->page;
 
 	gpv_hints_cpu_down(cpu);
 	gpv_unregister_local(NULL);
 	gpv_notify_stop(cpu);
 	c->valid = false;
+	WRITE_ONCE(c->page, NULL);
 	/* The host writes a vCPU's page only from that vCPU: none is left. */
-	free_page((unsigned long)c->page);
-	c->page = NULL;
+	free_page((unsigned long)page);
 	return 0;
 }
 
+static void gpv_shutdown_local(void *unused)
+{
+	wrmsrl_safe(MSR_KVMEXT_HINT, 0);
+	gpv_unregister_local(NULL);
+}
+
+/*
+ * Also on kexec: the next kernel owns this memory, and kexec does not
+ * reset the vCPU it runs on. Nothing registers again afterwards, and the
+ * hints are withdrawn, since device shutdown still runs for a while.
+ */
 static int gpv_reboot(struct notifier_block *nb, unsigned long action,
 		      void *unused)
 {
-	/* Also on kexec: the next kernel owns this memory. */
-	on_each_cpu(gpv_unregister_local, NULL, 1);
+	WRITE_ONCE(gpv_shut, true);
+	WRITE_ONCE(gpv_stopping, true);
+	cancel_delayed_work_sync(&gpv_poll_work);
+	cpus_read_lock();
+	on_each_cpu(gpv_shutdown_local, NULL, 1);
+	cpus_read_unlock();
 	return NOTIFY_DONE;
 }
 
@@ -342,8 +414,12 @@ static int __init gpv_init(void)
 		goto out_sched;
 	ret = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "kvmext/guest-pv:online",
 				gpv_cpu_online, gpv_cpu_offline);
-	if (ret < 0)
+	if (ret < 0) {
+		/* A change interrupt may have queued the work meanwhile. */
+		WRITE_ONCE(gpv_stopping, true);
+		cancel_delayed_work_sync(&gpv_poll_work);
 		goto out_sysfs;
+	}
 	gpv_hp_state = ret;
 	register_reboot_notifier(&gpv_reboot_nb);
 	register_syscore_ops(&gpv_syscore);
@@ -367,12 +443,16 @@ out_cpus:
 static void __exit gpv_exit(void)
 {
 	WRITE_ONCE(gpv_stopping, true);
+	/* The work may run alongside the teardown callbacks: not any more. */
+	cancel_delayed_work_sync(&gpv_poll_work);
 	unregister_syscore_ops(&gpv_syscore);
 	unregister_reboot_notifier(&gpv_reboot_nb);
 	gpv_sysfs_exit();
+	/* Firmware masks first, so a CPU coming online meanwhile fits in. */
+	gpv_sched_stop();
 	/* Unregisters every CPU's page and frees it and its interrupt. */
 	cpuhp_remove_state(gpv_hp_state);
-	/* No interrupt can queue it again. */
+	/* An interrupt before its vector was freed may have queued it. */
 	cancel_delayed_work_sync(&gpv_poll_work);
 	gpv_sched_exit();
 	kvmext_hooks_remove(gpv_hooks, ARRAY_SIZE(gpv_hooks));

@@ -48,6 +48,12 @@ static struct cpumask *gpv_tmp;
 static int *gpv_uf;
 static bool gpv_sched_ready;
 static bool gpv_sched_applied = true;	/* sched_domains when last applied */
+static bool gpv_sched_firmware;		/* unloading: firmware masks only */
+static bool gpv_sched_due;		/* masks changed, domains not rebuilt */
+static u64 gpv_sched_last_ns;		/* the last rebuild */
+
+/* Rebuilds are at most this often; one due earlier waits for a poll. */
+#define GPV_REBUILD_MIN_NS	(100 * NSEC_PER_MSEC)
 
 static struct cpumask *gpv_fw(unsigned int cpu)
 {
@@ -103,7 +109,8 @@ static bool gpv_host_rel(unsigned int a, unsigned int b)
  */
 static bool gpv_apply_locked(bool firmware)
 {
-	bool want = !firmware && READ_ONCE(sched_domains), host = want;
+	bool want = !firmware && !READ_ONCE(gpv_sched_firmware) &&
+		    READ_ONCE(sched_domains), host = want;
 	bool changed = false;
 	unsigned int a, b;
 
@@ -134,8 +141,10 @@ static bool gpv_apply_locked(bool firmware)
 			changed = true;
 		}
 	}
-	if (changed)
+	if (changed) {
 		WRITE_ONCE(*(bool *)gpv_syms.x86_topology_update, true);
+		WRITE_ONCE(gpv_sched_due, true);
+	}
 	return changed;
 }
 
@@ -164,21 +173,31 @@ bool gpv_sched_update(bool dirty)
 {
 	if (!gpv_sched_ready)
 		return false;
-	if (!dirty && READ_ONCE(sched_domains) == gpv_sched_applied)
-		return false;
-	return gpv_apply(false);
+	if (dirty || READ_ONCE(sched_domains) != gpv_sched_applied)
+		gpv_apply(false);
+	/* Also a change made by a hotplug callback, or held back. */
+	return READ_ONCE(gpv_sched_due);
 }
 
 /**
  * gpv_sched_rebuild() - rebuild the scheduling domains from the masks
  * @since_ns: when the interrupt that led here arrived, 0 after a poll
  *
- * May sleep; takes the CPU hotplug lock itself.
+ * At most one rebuild per GPV_REBUILD_MIN_NS; one asked for sooner stays
+ * due and the next poll does it. Called from the reading work only (and
+ * at unload), so never concurrently. May sleep; takes the CPU hotplug
+ * lock itself.
  */
 void gpv_sched_rebuild(u64 since_ns)
 {
-	u64 d;
+	u64 d, now = ktime_get_ns();
 
+	/* A host that changes the masks all the time gets few rebuilds. */
+	if (gpv_sched_last_ns && now - gpv_sched_last_ns < GPV_REBUILD_MIN_NS &&
+	    !READ_ONCE(gpv_sched_firmware))
+		return;
+	gpv_sched_last_ns = now;
+	WRITE_ONCE(gpv_sched_due, false);
 	((void (*)(void))gpv_syms.rebuild_sched_domains)();
 	atomic64_inc(&gpv_stats.rebuilds);
 	if (!since_ns)
@@ -207,6 +226,26 @@ void gpv_sched_cpu_online(unsigned int cpu)
 	if (cpumask_empty(gpv_fw(cpu)))
 		cpumask_copy(gpv_fw(cpu), gpv_llc(cpu));
 	gpv_apply(false);
+}
+
+/**
+ * gpv_sched_stop() - give the scheduler the firmware topology back for good
+ *
+ * At unload, before the pages go: from now on every recomputation, a CPU
+ * coming online included, gives the firmware masks.
+ */
+void gpv_sched_stop(void)
+{
+	bool changed;
+
+	if (!gpv_sched_ready)
+		return;
+	WRITE_ONCE(gpv_sched_firmware, true);
+	cpus_read_lock();
+	changed = gpv_apply(true);
+	cpus_read_unlock();
+	if (changed || READ_ONCE(gpv_sched_due))
+		gpv_sched_rebuild(0);
 }
 
 /**
@@ -264,7 +303,7 @@ void gpv_sched_exit(void)
 		changed = gpv_apply(true);
 		cpus_read_unlock();
 	}
-	if (changed)
+	if (changed || READ_ONCE(gpv_sched_due))
 		gpv_sched_rebuild(0);
 	gpv_sched_ready = false;
 	kfree(gpv_fw_llc);

@@ -4,6 +4,7 @@
  * /sys/kernel/guest_pv/boot_complete, and the counters in debugfs
  * guest_pv/stats. Documentation/guest-pv.rst describes each file.
  */
+#include <linux/bitmap.h>
 #include <linux/cpu.h>
 #include <linux/debugfs.h>
 #include <linux/device.h>
@@ -253,6 +254,8 @@ static int gpv_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(gpv_stats);
 
+static unsigned long *gpv_dirs;	/* CPUs whose directory was created */
+
 static void gpv_cpu_dirs(bool add)
 {
 	struct device *dev;
@@ -262,10 +265,14 @@ static void gpv_cpu_dirs(bool add)
 		dev = get_cpu_device(cpu);
 		if (!dev)
 			continue;
-		if (add && sysfs_create_group(&dev->kobj, &gpv_group))
-			pr_warn("no sysfs directory for CPU %d\n", cpu);
-		else if (!add)
+		if (add) {
+			if (sysfs_create_group(&dev->kobj, &gpv_group))
+				pr_warn("no sysfs directory for CPU %d\n", cpu);
+			else
+				set_bit(cpu, gpv_dirs);
+		} else if (test_and_clear_bit(cpu, gpv_dirs)) {
 			sysfs_remove_group(&dev->kobj, &gpv_group);
+		}
 	}
 }
 
@@ -276,11 +283,13 @@ static void gpv_cpu_dirs(bool add)
  */
 int gpv_sysfs_init(void)
 {
-	gpv_kobj = kobject_create_and_add("guest_pv", kernel_kobj);
-	if (!gpv_kobj)
+	gpv_dirs = bitmap_zalloc(nr_cpu_ids, GFP_KERNEL);
+	if (!gpv_dirs)
 		return -ENOMEM;
-	if (sysfs_create_file(gpv_kobj, &gpv_boot_attr.attr)) {
+	gpv_kobj = kobject_create_and_add("guest_pv", kernel_kobj);
+	if (!gpv_kobj || sysfs_create_file(gpv_kobj, &gpv_boot_attr.attr)) {
 		kobject_put(gpv_kobj);
+		bitmap_free(gpv_dirs);
 		return -ENOMEM;
 	}
 	gpv_cpu_dirs(true);
@@ -297,4 +306,5 @@ void gpv_sysfs_exit(void)
 	debugfs_remove_recursive(gpv_debugfs);
 	gpv_cpu_dirs(false);
 	kobject_put(gpv_kobj);
+	bitmap_free(gpv_dirs);
 }

@@ -7,8 +7,7 @@
 # Two L2 vCPUs, each on its own L1 CPU, on the stock tier. On the debug
 # tier one: two L2 vCPUs there reported soft lockups in L2 (23 s when they
 # shared an L1 CPU, 89 s in rtc-cmos probing with one L1 CPU each), and
-# L2's follow check skips. L2 boots L1's kernel: the debug kernel on the
-# debug tier, where the whole run takes about 11 minutes.
+# L2's follow check skips.
 # timeout: 1200
 . /lab/lib.sh
 load_kvm || fail "kvm"
