@@ -359,6 +359,7 @@ mk_l2_initramfs() {
 	install -m 755 "$LAB/init-l2.sh" "$root/init"
 	find "$OUT/$tier/src/guest-pv" -name '*.ko' -exec cp {} "$root/lab/modules/" \; 2>/dev/null || true
 	cp "$LAB"/l2-tests/*.sh "$root/lab/tests/"
+	cp "$LAB"/l2-lib.sh "$root/lab/"
 	cp "$LAB"/l2-bench/*.sh "$root/lab/bench/"
 	mk_cpio "$root" "$OUT/l2/$tier/initrd"
 }

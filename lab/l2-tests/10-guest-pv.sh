@@ -3,11 +3,10 @@
 # of its own, sends a latency-critical hint (which L1 checks reached the
 # vCPU thread), refuses a second one within the rate limit. Automatic
 # hints are off here so that only this check's hint goes out.
-ko=/lab/modules/guest-pv.ko
+. /lab/l2-lib.sh
 [ -e $ko ] || { echo "guest-pv: no $ko"; exit 1; }
 # A long hint interval: under emulation two writes can be 100 ms apart.
 insmod $ko auto_hints=0 hint_interval_ms=60000 || { echo "guest-pv: insmod failed"; exit 1; }
-d=/sys/devices/system/cpu/cpu0/kvmext
 # Each mask holds at least the CPU itself; which others depends on where L1
 # runs the vCPU threads (20-guest-pv-follows.sh).
 for m in smt_siblings package_siblings node_siblings; do

@@ -6,11 +6,9 @@
 # host's change interrupts must have arrived and led the rebuilds. Then
 # CPU 1 goes offline (its page is given up) and back, and the module
 # unloads, leaving the firmware's domains.
-d=/sys/devices/system/cpu/cpu0/kvmext
+. /lab/l2-lib.sh
 d1=/sys/devices/system/cpu/cpu1/kvmext
 dom=/sys/kernel/debug/sched/domains/cpu0/domain0/name
-st=/sys/kernel/debug/guest_pv/stats
-stat() { sed -n "s/^$1  *//p" $st; }
 if [ ! -d $d1 ]; then
 	rmmod guest_pv || exit 1
 	echo "one CPU in this L2 (debug tier): nothing to follow"

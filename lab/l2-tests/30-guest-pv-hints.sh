@@ -4,34 +4,28 @@
 # two processes that wake each other across CPUs 0 and 1 put both in one
 # co-location group. Userspace can set priority and group, and signal
 # boot completion once. L1 checks the hints reached the vCPU threads.
-ko=/lab/modules/guest-pv.ko
+. /lab/l2-lib.sh
 insmod $ko || { echo "guest-pv-hints: insmod failed"; exit 1; }
 c0=/sys/devices/system/cpu/cpu0/kvmext
 c1=/sys/devices/system/cpu/cpu1/kvmext
-# Waits up to $3 tenths of a second for file $1 to read $2.
-await() {
-	local i=0
-	while [ "$(cat $1)" != "$2" ] && [ $i -lt $3 ]; do sleep 0.1; i=$((i + 1)); done
-	[ "$(cat $1)" = "$2" ] && echo $((i * 100))
-}
 cpu=0 c=$c0
 [ -d $c1 ] && cpu=1 c=$c1
 # The loads run until the effect shows, then stop: under the debug kernel
 # in L2 each check of a file can take seconds.
 l2-load rt $cpu 300 &
 load=$!
-ms=$(await $c/priority latency 600) ||
+ms=$(await '[ "$(cat $c/priority)" = latency ]' 600) ||
 	{ kill $load; echo "guest-pv-hints: CPU $cpu running a real-time task stayed $(cat $c/priority)"; exit 1; }
 echo "guest-pv-hints: CPU $cpu latency-critical $ms ms after a real-time task started"
 kill $load
 wait $load
-ms=$(await $c/priority normal 600) ||
+ms=$(await '[ "$(cat $c/priority)" = normal ]' 600) ||
 	{ echo "guest-pv-hints: CPU $cpu stayed $(cat $c/priority) after its real-time task ended"; exit 1; }
 echo "guest-pv-hints: CPU $cpu normal again $ms ms after it ended"
 if [ $cpu = 1 ]; then
 	l2-load pingpong 0 1 300 &
 	load=$!
-	ms=$(await $c1/group 1 600) ||
+	ms=$(await '[ "$(cat $c1/group)" = 1 ]' 600) ||
 		{ kill $load; echo "guest-pv-hints: CPUs 0 and 1 waking each other: groups $(cat $c0/group) and $(cat $c1/group)"; exit 1; }
 	kill $load
 	wait $load

@@ -7,22 +7,7 @@
 # - The host comes back: guest-pv loads and registers.
 # - The host reloads under a loaded guest-pv: it registers again by itself
 #   with the new host (new epoch), and the scheduler follows it again.
-ko=/lab/modules/guest-pv.ko
-d=/sys/devices/system/cpu/cpu0/kvmext
-st=/sys/kernel/debug/guest_pv/stats
-stat() { sed -n "s/^$1  *//p" $st; }
-ask() { echo "L2SYNC $1" >/dev/console; }
-# Waits up to $2 tenths of a second for the shell test $1 to hold.
-await() {
-	local i=0
-	until eval "$1"; do
-		[ $i -lt $2 ] || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo $((i * 100))
-}
-valid() { case "$(cat $d/host 2>/dev/null)" in ''|gone|unregistered) return 1 ;; esac; }
+. /lab/l2-lib.sh
 valid || { echo "guest-pv-reload: not registered at the start ($(cat $d/host))"; exit 1; }
 e0=$(cat $d/host)
 ask host-unload

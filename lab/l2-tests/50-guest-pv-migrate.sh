@@ -3,24 +3,11 @@
 # does not know the kvmext MSRs, so the new VM has no registration:
 # guest-pv must notice by itself, register every CPU again and read a
 # consistent topology from the new VM.
-ko=/lab/modules/guest-pv.ko
-d=/sys/devices/system/cpu/cpu0/kvmext
-st=/sys/kernel/debug/guest_pv/stats
-stat() { sed -n "s/^$1  *//p" $st; }
-await() {
-	local i=0
-	until eval "$1"; do
-		[ $i -lt $2 ] || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo $((i * 100))
-}
-valid() { case "$(cat $d/host 2>/dev/null)" in ''|gone|unregistered) return 1 ;; esac; }
+. /lab/l2-lib.sh
 insmod $ko auto_hints=0 || { echo "guest-pv-migrate: insmod failed"; exit 1; }
 await valid 100 >/dev/null || { echo "guest-pv-migrate: not registered ($(cat $d/host))"; exit 1; }
 r0=$(stat reregistered)
-echo "L2SYNC migrate" >/dev/console
+ask migrate
 ms=$(await '[ "$(stat reregistered)" -gt "$r0" ] && valid' 3000) ||
 	{ echo "guest-pv-migrate: no new registration 300 s after asking to migrate (host $(cat $d/host))"; cat $st; exit 1; }
 n=$(($(stat reregistered) - r0))
