@@ -15,6 +15,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
+#include "../common/vmdir.h"
 #include "topo.h"
 
 static DEFINE_HASHTABLE(topo_vms, 6);
@@ -23,14 +24,9 @@ static struct workqueue_struct *topo_free_wq;
 static struct kobject *topo_sysfs_root, *topo_sysfs_vms;
 static atomic_t topo_vm_seq = ATOMIC_INIT(0);
 
-struct topo_vm_kobj {
-	struct kobject kobj;
-	struct topo_vm *vm;
-};
-
 static struct topo_vm *kobj_to_vm(struct kobject *kobj)
 {
-	return container_of(kobj, struct topo_vm_kobj, kobj)->vm;
+	return kvmext_vm_kobj_vm(kobj);
 }
 
 /*
@@ -98,31 +94,14 @@ static struct attribute *topo_vm_attrs[] = {
 };
 ATTRIBUTE_GROUPS(topo_vm);
 
-static void topo_vm_kobj_release(struct kobject *kobj)
-{
-	kfree(container_of(kobj, struct topo_vm_kobj, kobj));
-}
-
-static const struct kobj_type topo_vm_ktype = {
-	.release = topo_vm_kobj_release,
-	.sysfs_ops = &kobj_sysfs_ops,
-	.default_groups = topo_vm_groups,
-};
+KVMEXT_VM_KTYPE(topo_vm_ktype, topo_vm_groups);
 
 static void topo_vm_sysfs_add(struct work_struct *work)
 {
 	struct topo_vm *vm = container_of(work, struct topo_vm, sysfs_work);
-	struct topo_vm_kobj *k = kzalloc(sizeof(*k), GFP_KERNEL);
 
-	if (!k)
-		return;
-	k->vm = vm;
-	if (kobject_init_and_add(&k->kobj, &topo_vm_ktype, topo_sysfs_vms,
-				 "%d-%u", vm->pid, vm->seq)) {
-		kobject_put(&k->kobj);
-		return;
-	}
-	vm->sysfs = &k->kobj;
+	vm->sysfs = kvmext_vm_dir_add(&topo_vm_ktype, topo_sysfs_vms, vm, vm->pid,
+				      vm->seq);
 }
 
 /**
@@ -170,10 +149,7 @@ static void topo_vm_free(struct work_struct *work)
 
 	/* Removing the directory waits for its readers and writers. */
 	cancel_work_sync(&vm->sysfs_work);
-	if (vm->sysfs) {
-		kobject_del(vm->sysfs);
-		kobject_put(vm->sysfs);
-	}
+	kvmext_vm_dir_del(vm->sysfs);
 	xa_for_each(&vm->vcpus, idx, tv) {
 		hrtimer_cancel(&tv->rt_timer);
 		kfree(tv);

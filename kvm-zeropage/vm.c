@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
+#include "../common/vmdir.h"
 #include "zp.h"
 
 struct hlist_head zp_vms[1 << ZP_VM_HASH_BITS];
@@ -23,14 +24,9 @@ static struct kobject *zp_sysfs_root, *zp_sysfs_vms;
 static atomic_t zp_vm_seq = ATOMIC_INIT(0);
 struct workqueue_struct *zp_wq;
 
-struct zp_vm_kobj {
-	struct kobject kobj;
-	struct zp_vm *vm;
-};
-
 static struct zp_vm *kobj_to_vm(struct kobject *kobj)
 {
-	return container_of(kobj, struct zp_vm_kobj, kobj)->vm;
+	return kvmext_vm_kobj_vm(kobj);
 }
 
 static ssize_t threshold_mb_show(struct kobject *kobj, struct kobj_attribute *a,
@@ -69,31 +65,14 @@ static struct attribute *zp_vm_attrs[] = {
 };
 ATTRIBUTE_GROUPS(zp_vm);
 
-static void zp_vm_kobj_release(struct kobject *kobj)
-{
-	kfree(container_of(kobj, struct zp_vm_kobj, kobj));
-}
-
-static const struct kobj_type zp_vm_ktype = {
-	.release = zp_vm_kobj_release,
-	.sysfs_ops = &kobj_sysfs_ops,
-	.default_groups = zp_vm_groups,
-};
+KVMEXT_VM_KTYPE(zp_vm_ktype, zp_vm_groups);
 
 static void zp_vm_sysfs_add(struct work_struct *work)
 {
 	struct zp_vm *vm = container_of(work, struct zp_vm, sysfs_work);
-	struct zp_vm_kobj *k = kzalloc(sizeof(*k), GFP_KERNEL);
 
-	if (!k)
-		return;
-	k->vm = vm;
-	if (kobject_init_and_add(&k->kobj, &zp_vm_ktype, zp_sysfs_vms,
-				 "%d-%u", vm->pid, vm->seq)) {
-		kobject_put(&k->kobj);
-		return;
-	}
-	vm->sysfs = &k->kobj;
+	vm->sysfs = kvmext_vm_dir_add(&zp_vm_ktype, zp_sysfs_vms, vm, vm->pid,
+				      vm->seq);
 }
 
 /* The VM's state, if any; zp_vms_lock or RCU read side held. */
@@ -111,10 +90,7 @@ static void zp_vm_free(struct zp_vm *vm)
 {
 	/* Removing the directory waits for its readers and writers. */
 	cancel_work_sync(&vm->sysfs_work);
-	if (vm->sysfs) {
-		kobject_del(vm->sysfs);
-		kobject_put(vm->sysfs);
-	}
+	kvmext_vm_dir_del(vm->sysfs);
 	cancel_work_sync(&vm->slots_work);
 	cancel_work_sync(&vm->scan_work);
 	zp_slots_free(rcu_dereference_protected(vm->slots, true));
