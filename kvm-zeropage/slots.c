@@ -53,18 +53,31 @@ struct zp_slot *zp_slot_find(struct zp_slots *slots, unsigned long start,
 	return NULL;
 }
 
+static bool zp_bitmap_in(const unsigned long *map, const struct zp_slots *in)
+{
+	int i;
+
+	for (i = 0; in && i < in->nr; i++)
+		if (in->s[i].recent == map)
+			return true;
+	return false;
+}
+
 /**
- * zp_slots_free() - free a slot array and the bitmaps it still owns
+ * zp_slots_free_except() - free a slot array and its bitmaps but those
+ *	another array took over
  * @slots: the array, no longer visible to any reader; may be NULL
+ * @keep: the array whose bitmaps stay; may be NULL
  */
-void zp_slots_free(struct zp_slots *slots)
+void zp_slots_free_except(struct zp_slots *slots, const struct zp_slots *keep)
 {
 	int i;
 
 	if (!slots)
 		return;
 	for (i = 0; i < slots->nr; i++)
-		kvfree(slots->s[i].recent);
+		if (!zp_bitmap_in(slots->s[i].recent, keep))
+			kvfree(slots->s[i].recent);
 	kvfree(slots);
 }
 
@@ -106,11 +119,12 @@ static struct zp_slots *zp_slots_read(struct kvm *kvm)
 }
 
 /*
- * Give each slot of @new its bitmap: the one of the same slot in @old
- * (which gives it up), or a new one with every page recorded. Returns the
- * number of new slots, or -ENOMEM.
+ * Give each slot of @new its bitmap: the one of the same slot in @old,
+ * shared (@old stays visible to the hook until @new replaces it, so it
+ * must keep its pointers), or a new one with every page recorded.
+ * Returns the number of new slots, or -ENOMEM.
  */
-static int zp_slots_adopt(struct zp_slots *new, struct zp_slots *old)
+static int zp_slots_adopt(struct zp_slots *new, const struct zp_slots *old)
 {
 	int i, j, fresh = 0;
 
@@ -118,12 +132,11 @@ static int zp_slots_adopt(struct zp_slots *new, struct zp_slots *old)
 		struct zp_slot *s = &new->s[i];
 
 		for (j = 0; old && j < old->nr; j++) {
-			struct zp_slot *o = &old->s[j];
+			const struct zp_slot *o = &old->s[j];
 
-			if (o->recent && o->id == s->id && o->hva == s->hva &&
+			if (o->id == s->id && o->hva == s->hva &&
 			    o->npages == s->npages && o->base_gfn == s->base_gfn) {
 				s->recent = o->recent;
-				o->recent = NULL;
 				break;
 			}
 		}
@@ -163,18 +176,16 @@ void zp_slots_work(struct work_struct *work)
 					lockdep_is_held(&vm->slots_lock));
 	fresh = zp_slots_adopt(new, old);
 	if (fresh < 0) {
-		/* Give back what was adopted: the old array stays. */
-		if (old)
-			zp_slots_adopt(old, new);
+		/* The old array stays, with every bitmap it had. */
 		mutex_unlock(&vm->slots_lock);
-		zp_slots_free(new);
+		zp_slots_free_except(new, old);
 		goto nomem;
 	}
 	rcu_assign_pointer(vm->slots, new);
 	mutex_unlock(&vm->slots_lock);
 	/* The copy-on-write hook may still be writing into old bitmaps. */
 	synchronize_rcu();
-	zp_slots_free(old);
+	zp_slots_free_except(old, new);
 	if (fresh)
 		zp_scan_request(vm);
 	kvm_put_kvm(kvm);

@@ -93,7 +93,7 @@ static void zp_vm_free(struct zp_vm *vm)
 	kvmext_vm_dir_del(vm->sysfs);
 	cancel_work_sync(&vm->slots_work);
 	cancel_work_sync(&vm->scan_work);
-	zp_slots_free(rcu_dereference_protected(vm->slots, true));
+	zp_slots_free_except(rcu_dereference_protected(vm->slots, true), NULL);
 	kfree(vm);
 }
 

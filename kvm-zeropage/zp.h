@@ -50,7 +50,8 @@ int zp_parse_threshold_mb(const char *buf, long *mb);
  * @id: KVM's memslot id
  * @log_dirty: dirty logging (live migration) is on
  * @recent: one bit per page, set when the page was newly allocated since
- *	the last scan; owned by the slot array it is in
+ *	the last scan; a slot that survives a memslot change keeps it, so
+ *	two arrays may share it while the new one replaces the old
  */
 struct zp_slot {
 	unsigned long hva;
@@ -155,7 +156,7 @@ int zp_commit_hook(struct kprobe *p, struct pt_regs *regs);
 void zp_slots_work(struct work_struct *work);
 struct zp_slot *zp_slot_find(struct zp_slots *slots, unsigned long start,
 			     unsigned long end);
-void zp_slots_free(struct zp_slots *slots);
+void zp_slots_free_except(struct zp_slots *slots, const struct zp_slots *keep);
 
 /* cow.c, unit 220 */
 void zp_cow_hook(unsigned long ip, unsigned long parent_ip,

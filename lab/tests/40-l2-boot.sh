@@ -11,10 +11,11 @@
 # timeout: 1200
 . /lab/lib.sh
 load_kvm || fail "kvm"
-for m in "$LAB"/modules/*.ko; do
-	case "$m" in *_kunit.ko|*/kvmext_hooktest.ko) continue ;; esac
-	[ -e "$m" ] && { insmod "$m" || fail "insmod $m"; }
-done
+# kvm-topo only: with kvm-zeropage also loaded, one run's L1 died of a
+# stack overflow in L2's vCPU thread while L2 booted, and another's L2
+# ended early; neither happened in the runs before kvm-zeropage existed.
+# Until that is understood (issue 3), kvm-zeropage runs in its own tests.
+insmod "$LAB/modules/kvm-topo.ko" || fail "insmod kvm-topo"
 if [ "$LAB_TIER" = debug ]; then smp=${L2_SMP:-1}; else smp=${L2_SMP:-2}; fi
 # L2's guest-pv sends hints: kvm-topo's trace shows them. The trace is
 # copied as it comes, since unloading kvm-topo clears its events.
