@@ -80,24 +80,7 @@ static int topo_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(topo_stats);
 
-static int topo_vms_open_show(struct seq_file *m, void *unused)
-{
-	topo_vms_show(m);
-	return 0;
-}
-
-static int topo_vms_open(struct inode *inode, struct file *file)
-{
-	return single_open(file, topo_vms_open_show, NULL);
-}
-
-static const struct file_operations topo_vms_fops = {
-	.owner = THIS_MODULE,
-	.open = topo_vms_open,
-	.read = seq_read,
-	.llseek = seq_lseek,
-	.release = single_release,
-};
+DEFINE_SHOW_ATTRIBUTE(topo_vms);
 
 static void topo_debugfs_init(void)
 {

@@ -252,7 +252,7 @@ int topo_vm_destroy_hook(struct kprobe *p, struct pt_regs *regs);
 int topo_reset_hook(struct kprobe *p, struct pt_regs *regs);
 int topo_vm_init(void);
 void topo_vm_exit(void);
-void topo_vms_show(struct seq_file *m);
+int topo_vms_show(struct seq_file *m, void *unused);
 
 /* logic.c */
 enum {

@@ -318,10 +318,13 @@ static const char *const topo_reject_name[TOPO_REJECT_NR] = {
 /**
  * topo_vms_show() - print every VM's counters, one block per VM
  * @m: the debugfs file
+ * @unused: seq_file private data
  *
  * VMs are named as in KVM's statistics (kvm-<VMM pid>).
+ *
+ * Return: 0.
  */
-void topo_vms_show(struct seq_file *m)
+int topo_vms_show(struct seq_file *m, void *unused)
 {
 	struct topo_vcpu *tv;
 	struct topo_vm *vm;
@@ -365,6 +368,7 @@ void topo_vms_show(struct seq_file *m)
 		seq_printf(m, "vnuma_clamped %lld\n", atomic64_read(&s->vnuma_clamped));
 	}
 	rcu_read_unlock();
+	return 0;
 }
 
 /**

@@ -30,24 +30,7 @@ static struct kvmext_hook zp_hooks[] = {
 	KVMEXT_FTRACE("page_add_new_anon_rmap", zp_cow_hook),
 };
 
-static int zp_vms_open_show(struct seq_file *m, void *unused)
-{
-	zp_vms_show(m);
-	return 0;
-}
-
-static int zp_vms_open(struct inode *inode, struct file *file)
-{
-	return single_open(file, zp_vms_open_show, NULL);
-}
-
-static const struct file_operations zp_vms_fops = {
-	.owner = THIS_MODULE,
-	.open = zp_vms_open,
-	.read = seq_read,
-	.llseek = seq_lseek,
-	.release = single_release,
-};
+DEFINE_SHOW_ATTRIBUTE(zp_vms);
 
 static int __init zp_init(void)
 {

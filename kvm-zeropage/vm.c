@@ -220,8 +220,11 @@ void zp_vm_attach_existing(void)
 /**
  * zp_vms_show() - print every VM's counters, one block per VM
  * @m: the debugfs file
+ * @unused: seq_file private data
+ *
+ * Return: 0.
  */
-void zp_vms_show(struct seq_file *m)
+int zp_vms_show(struct seq_file *m, void *unused)
 {
 	struct zp_vm *vm;
 	int bkt;
@@ -258,6 +261,7 @@ void zp_vms_show(struct seq_file *m)
 			   atomic64_read(&s->skipped_budget_wait));
 	}
 	rcu_read_unlock();
+	return 0;
 }
 
 /**

@@ -149,7 +149,7 @@ void zp_vm_exit(void);
 struct zp_vm *zp_vm_attach(struct kvm *kvm, gfp_t gfp);
 void zp_vm_attach_existing(void);
 int zp_vm_destroy_hook(struct kprobe *p, struct pt_regs *regs);
-void zp_vms_show(struct seq_file *m);
+int zp_vms_show(struct seq_file *m, void *unused);
 
 /* slots.c, unit 210 */
 int zp_commit_hook(struct kprobe *p, struct pt_regs *regs);
