@@ -33,6 +33,8 @@ LAB_SMP=${LAB_SMP:-sockets=2,cores=1,threads=2}
 LAB_MEM=${LAB_MEM:-6G}
 # QEMU -d items for the L1 VM, for debugging TCG itself (log in the run's dir).
 LAB_TCG_DEBUG=${LAB_TCG_DEBUG-}
+# TCG threading of the L1 boot that runs the L2 tests (see run_boots).
+LAB_L2_TCG=${LAB_L2_TCG:-multi}
 # Hard limit for one boot of the L1 VM, in seconds; by default the sum of
 # the tests' own limits plus boot time (see vm_timeout).
 LAB_VM_TIMEOUT=${LAB_VM_TIMEOUT:-}
@@ -530,7 +532,7 @@ summary() {
 # multi-threaded TCG for the L2 ones (Documentation/testing.rst).
 run_boots() {
 	run_l1 "$1" "$2" main '!(l2-*|bench-*)' single
-	run_l1 "$1" "$2" l2 'l2-*' multi
+	run_l1 "$1" "$2" l2 'l2-*' "$LAB_L2_TCG"
 }
 
 run_tier() {

@@ -60,13 +60,45 @@ migrate() {
 	grep 'Migration status\|total time' /tmp/mon-a.log | tail -n 2 | sed 's/^/migration: /'
 	echo quit >/tmp/mon-a.in
 }
+# QEMU 7.2's multi-threaded TCG can go on running a translation of L1
+# kernel text that another L1 CPU has just patched (Documentation/
+# testing.rst), and loading or unloading kvm-topo patches the KVM functions
+# L2's vCPU threads run. In CI, one run's vCPU thread spun from the moment
+# kvm-topo was loaded again under a running L2 until, 70 s later, L1 died
+# of a stack overflow in its exception entry. So L2 is paused (QEMU's
+# "stop", which returns once every vCPU thread is out of KVM_RUN) while
+# L1 patches, and continued after. L2 itself still runs across the
+# unload and the reload; the module's own teardown under running vCPUs is
+# tested in the main boot, under single-threaded TCG (topo-* tests).
+# $1: monitor name (mon-a, or mon-b after the migration).
+l2_hold() {
+	local mon=/tmp/$1 n i=0
+	n=$(grep -c 'VM status: paused' $mon.log)
+	echo stop >$mon.in
+	echo "info status" >$mon.in
+	while [ "$(grep -c 'VM status: paused' $mon.log)" -le "$n" ]; do
+		[ $i -lt 60 ] || { echo "L2 did not pause"; return 1; }
+		sleep 1
+		i=$((i + 1))
+	done
+}
+l2_release() {
+	echo cont >/tmp/$1.in
+}
 coordinate() {
+	local mon=mon-a
 	while read -r line; do
 		case "$line" in
-		*"L2SYNC host-unload"*) rmmod kvm_topo ;;
-		*"L2SYNC host-load"*) topo_load ;;
-		*"L2SYNC host-reload"*) rmmod kvm_topo && topo_load ;;
-		*"L2SYNC migrate"*) migrate ;;
+		*"L2SYNC host-unload"*)
+			l2_hold $mon && rmmod kvm_topo
+			l2_release $mon ;;
+		*"L2SYNC host-load"*)
+			l2_hold $mon && topo_load
+			l2_release $mon ;;
+		*"L2SYNC host-reload"*)
+			l2_hold $mon && rmmod kvm_topo && topo_load
+			l2_release $mon ;;
+		*"L2SYNC migrate"*) migrate && mon=mon-b ;;
 		esac
 	done
 }
