@@ -35,7 +35,7 @@ void zp_cow_hook(unsigned long ip, unsigned long parent_ip,
 	struct vm_area_struct *vma = (void *)kvmext_ftrace_arg(fregs, 1);
 	unsigned long address = kvmext_ftrace_arg(fregs, 2);
 	struct mm_struct *mm = vma->vm_mm;
-	unsigned long nr, end, first, last;
+	unsigned long nr, end, first, last, saved;
 	struct zp_slots *slots;
 	struct zp_slot *slot;
 	struct zp_vm *vm;
@@ -57,6 +57,12 @@ void zp_cow_hook(unsigned long ip, unsigned long parent_ip,
 		last = min(end, slot->hva + slot->npages * PAGE_SIZE);
 		zp_bits_set_atomic(slot->recent, (first - slot->hva) >> PAGE_SHIFT,
 				   (last - first) >> PAGE_SHIFT);
+		/* A page handed back and now written again saves nothing. */
+		saved = zp_bits_clear_count(slot->reclaimed,
+					    (first - slot->hva) >> PAGE_SHIFT,
+					    (last - first) >> PAGE_SHIFT);
+		if (saved)
+			atomic64_sub(saved, &vm->stats.saved);
 		atomic64_add((last - first) >> PAGE_SHIFT, &vm->stats.cowed);
 		if (nr > 1)
 			atomic64_inc(&vm->stats.cowed_thp);

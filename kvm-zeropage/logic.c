@@ -14,9 +14,9 @@
 #include "zp.h"
 
 /* At most one second of pages may accumulate: a budget, not a credit. */
-static u64 zp_budget_cap(u64 rate)
+static s64 zp_budget_cap(u64 rate)
 {
-	return max_t(u64, rate, 1);
+	return max_t(u64, min_t(u64, rate, S64_MAX), 1);
 }
 
 /**
@@ -40,7 +40,8 @@ static void zp_budget_refill(struct zp_budget *b, u64 rate, u64 now_ns)
 	add = mul_u64_u64_div_u64(now_ns - b->last_ns, rate, NSEC_PER_SEC);
 	if (!add)
 		return;
-	b->tokens = min(b->tokens + add, zp_budget_cap(rate));
+	b->tokens = min_t(s64, b->tokens + (s64)min_t(u64, add, S64_MAX / 2),
+			  zp_budget_cap(rate));
 	/* Keep the remainder: advance only by the time the tokens took. */
 	b->last_ns = b->tokens == zp_budget_cap(rate) ? now_ns :
 		b->last_ns + div64_u64(add * NSEC_PER_SEC, max_t(u64, rate, 1));
@@ -59,10 +60,23 @@ bool zp_budget_take(struct zp_budget *b, u64 rate, u64 now_ns)
 	if (!rate)
 		return false;
 	zp_budget_refill(b, rate, now_ns);
-	if (!b->tokens)
+	if (b->tokens <= 0)
 		return false;
 	b->tokens--;
 	return true;
+}
+
+/**
+ * zp_budget_charge() - charge pages read beyond what was taken
+ * @b: the budget
+ * @n: pages
+ *
+ * A recorded page of a 2 MB page makes the scan read all 512: the budget
+ * goes into debt, which later refills pay before the scan reads again.
+ */
+void zp_budget_charge(struct zp_budget *b, u64 n)
+{
+	b->tokens -= (s64)min_t(u64, n, S64_MAX / 4);
 }
 
 /**
@@ -98,6 +112,84 @@ void zp_bits_set_atomic(unsigned long *map, unsigned long start,
 	}
 	while (start < end)
 		set_bit(start++, map);
+}
+
+/* Adds to each word with one atomic operation; returns the bits changed. */
+static unsigned long zp_bits_update(unsigned long *map, unsigned long start,
+				    unsigned long nr, bool set)
+{
+	unsigned long end = start + nr, changed = 0;
+
+	while (start < end) {
+		unsigned long w = BIT_WORD(start), lo = start % BITS_PER_LONG;
+		unsigned long hi = min_t(unsigned long, end - w * BITS_PER_LONG,
+				       (unsigned long)BITS_PER_LONG);
+		unsigned long mask = GENMASK(hi - 1, lo), old;
+		atomic_long_t *word = (atomic_long_t *)&map[w];
+
+		if (set)
+			old = atomic_long_fetch_or(mask, word);
+		else if (READ_ONCE(map[w]) & mask)
+			old = atomic_long_fetch_andnot(mask, word);
+		else
+			old = 0;
+		changed += hweight_long(set ? ~old & mask : old & mask);
+		start = w * BITS_PER_LONG + hi;
+	}
+	return changed;
+}
+
+/**
+ * zp_bits_set_count() - set bits [@start, @start + @nr) of @map
+ * @map: a bitmap others update concurrently
+ * @start: first bit
+ * @nr: number of bits
+ *
+ * Return: how many of them were clear.
+ */
+unsigned long zp_bits_set_count(unsigned long *map, unsigned long start,
+				unsigned long nr)
+{
+	return zp_bits_update(map, start, nr, true);
+}
+
+/**
+ * zp_bits_clear_count() - clear bits [@start, @start + @nr) of @map
+ * @map: a bitmap others update concurrently
+ * @start: first bit
+ * @nr: number of bits
+ *
+ * Words with none of the bits set are only read, so the copy-on-write
+ * hook pays no atomic operation where nothing was reclaimed.
+ *
+ * Return: how many of them were set.
+ */
+unsigned long zp_bits_clear_count(unsigned long *map, unsigned long start,
+				  unsigned long nr)
+{
+	return zp_bits_update(map, start, nr, false);
+}
+
+/**
+ * zp_window_mask() - the bits of a scan window that cover an address range
+ * @base: address of the window's bit 0, page-aligned
+ * @from: first address, page-aligned, at or after @base
+ * @to: one past the last, page-aligned
+ *
+ * A window is one bitmap word: BITS_PER_LONG pages from @base.
+ *
+ * Return: the mask, 0 if the range misses the window.
+ */
+unsigned long zp_window_mask(unsigned long base, unsigned long from,
+			     unsigned long to)
+{
+	unsigned long lo = (from - base) >> PAGE_SHIFT;
+	unsigned long hi = to > base ? (to - base) >> PAGE_SHIFT : 0;
+
+	hi = min_t(unsigned long, hi, BITS_PER_LONG);
+	if (from < base || lo >= hi)
+		return 0;
+	return GENMASK(hi - 1, lo);
 }
 
 /**

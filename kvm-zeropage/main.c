@@ -27,6 +27,22 @@ static struct kvmext_hook zp_hooks[] = {
 	KVMEXT_SYMBOL("vm_list", &zp_vm_list),
 	KVMEXT_SYMBOL("kvm_lock", &zp_kvm_lock),
 	KVMEXT_KPROBE("kvm_arch_commit_memory_region", zp_commit_hook),
+	/* Reclaim: KSM's protocol spelled out (reclaim.c). */
+	KVMEXT_SYMBOL("__mmu_notifier_invalidate_range_start",
+		      &zp_mm.invalidate_range_start),
+	KVMEXT_SYMBOL("__mmu_notifier_invalidate_range_end",
+		      &zp_mm.invalidate_range_end),
+	KVMEXT_SYMBOL("__mmu_notifier_invalidate_range", &zp_mm.invalidate_range),
+	KVMEXT_SYMBOL("flush_tlb_mm_range", &zp_mm.flush_tlb_mm_range),
+	KVMEXT_SYMBOL("page_remove_rmap", &zp_mm.page_remove_rmap),
+	KVMEXT_SYMBOL("mm_trace_rss_stat", &zp_mm.mm_trace_rss_stat),
+	KVMEXT_SYMBOL("folio_mapcount", &zp_mm.folio_mapcount),
+	KVMEXT_SYMBOL("split_huge_page_to_list", &zp_mm.split_huge_page_to_list),
+	KVMEXT_SYMBOL("mm_get_huge_zero_page", &zp_mm.mm_get_huge_zero_page),
+	KVMEXT_SYMBOL("lru_add_drain_all", &zp_mm.lru_add_drain_all),
+	KVMEXT_SYMBOL("transparent_hugepage_flags",
+		      &zp_mm.transparent_hugepage_flags),
+	/* Last: nothing is recorded before a scan can hand pages back. */
 	KVMEXT_FTRACE("page_add_new_anon_rmap", zp_cow_hook),
 };
 
@@ -49,7 +65,7 @@ static int __init zp_init(void)
 		return ret;
 	}
 	zp_vm_attach_existing();
-	pr_info("recording new guest pages on kernel %s\n",
+	pr_info("handing zero-filled guest pages back on kernel %s\n",
 		init_utsname()->release);
 	return 0;
 }

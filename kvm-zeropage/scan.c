@@ -3,34 +3,25 @@
  * The targeted scan (patent unit 240), run by a worker, never in a fault
  * path. It examines only the pages recorded since the last scan: it
  * empties each memslot's bitmap one word at a time (xchg, so that pages
- * recorded meanwhile belong to the next scan) and reads every page it
- * claimed, within the scan_rate budget of pages per second.
+ * recorded meanwhile belong to the next scan), within the scan_rate
+ * budget of pages per second, and hands the all-zero ones back
+ * (reclaim.c). Pages someone held for a moment are recorded again and,
+ * once the per-CPU page batches are drained, tried a second time.
  *
- * This is the first stage of the unit: a page found all-zero is counted
- * (zero_found), not yet handed back; reclaiming it with KSM's protocol
- * is next (Documentation/kvm-zeropage-design.rst, section 2). The scan
- * holds a reference on the VM and on its address space only while it
- * reads a batch, so a VM that exits is destroyed without waiting for it.
+ * The scan holds a reference on the VM and on its address space only
+ * while it works on one word, so a VM that exits is destroyed without
+ * waiting for it, and KVM's SRCU read side, so that a memslot cannot
+ * change under it, nor dirty logging start unseen.
  */
 #include <linux/delay.h>
-#include <linux/highmem.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
-#include <linux/string.h>
+#include <linux/slab.h>
 
 #include "zp.h"
 #define CREATE_TRACE_POINTS
 #include "trace.h"
-
-/**
- * struct zp_scan_stats - what one scan did
- * @scanned: pages read
- * @zero: ... all zero
- */
-struct zp_scan_stats {
-	unsigned long scanned, zero;
-};
 
 /* Waits for the budget to allow @n more pages; false if the VM goes. */
 static bool zp_scan_budget(struct zp_vm *vm, unsigned int n)
@@ -51,79 +42,90 @@ static bool zp_scan_budget(struct zp_vm *vm, unsigned int n)
 }
 
 /*
- * Read the page mapped at @hva without faulting anything in. Returns 1 if
- * it is all zero, 0 if not, -EFAULT if nothing private is mapped there.
+ * Whether KVM's memslot still is the one @slot copied, and why its pages
+ * must be left alone (ZP_SKIP_NONE: they need not).
  */
-static int zp_page_is_zero(struct mm_struct *mm, unsigned long hva)
+static enum zp_skip zp_slot_check(struct kvm *kvm, struct zp_slot *slot,
+				  bool *stale)
 {
-	struct page *page;
-	void *p;
-	long n;
-	int zero;
+	struct kvm_memory_slot *ms = id_to_memslot(__kvm_memslots(kvm, 0),
+						   slot->id);
 
-	n = get_user_pages_remote(mm, hva, 1, FOLL_NOFAULT, &page, NULL, NULL);
-	if (n != 1)
-		return -EFAULT;
-	if (is_zero_pfn(page_to_pfn(page))) {
-		put_page(page);
-		return -EFAULT;
-	}
-	p = kmap_local_page(page);
-	zero = !memchr_inv(p, 0, PAGE_SIZE);
-	kunmap_local(p);
-	put_page(page);
-	return zero;
+	*stale = !ms || ms->userspace_addr != slot->hva ||
+		 ms->npages != slot->npages;
+	if (*stale)
+		return ZP_SKIP_NONE;
+	/* Live migration: left alone until it is proven harmless. */
+	if (kvm_slot_dirty_track_enabled(ms))
+		return ZP_SKIP_DIRTY_LOG;
+	return ZP_SKIP_NONE;
 }
 
-/* Examine the pages of @bits, recorded in @slot from page @first on. */
-static void zp_scan_word(struct zp_vm *vm, struct zp_slot *slot,
-			 unsigned long first, unsigned long bits,
-			 struct zp_scan_stats *st)
+/* Examine the pages of @bits, word @w of the slot's bitmap. */
+static void zp_scan_word(struct zp_scan *sc, unsigned long w,
+			 unsigned long bits)
 {
-	struct mm_struct *mm = vm->mm;
-	unsigned int b;
+	struct zp_vm *vm = sc->vm;
+	struct zp_slot *slot = sc->slot;
+	unsigned long before = sc->scanned, retry = 0, n = hweight_long(bits);
+	enum zp_skip why;
+	bool stale;
+	int idx;
 
-	if (slot->log_dirty) {
-		/* Live migration: left alone until it is proven harmless. */
-		atomic64_add(hweight_long(bits), &vm->stats.skipped_dirty_log);
-		return;
-	}
-	if (!zp_scan_budget(vm, hweight_long(bits)))
+	if (!zp_scan_budget(vm, n))
 		return;
 	if (!kvm_get_kvm_safe(vm->kvm))
 		return;
-	if (!mmget_not_zero(mm))
+	if (!mmget_not_zero(sc->mm))
 		goto put_kvm;
-	mmap_read_lock(mm);
-	for_each_set_bit(b, &bits, BITS_PER_LONG) {
-		int zero = zp_page_is_zero(mm, slot->hva +
-					   (first + b) * PAGE_SIZE);
-
-		st->scanned++;
-		if (zero < 0)
-			atomic64_inc(&vm->stats.not_present);
-		else if (zero)
-			st->zero++;
+	idx = srcu_read_lock(&vm->kvm->srcu);
+	why = zp_slot_check(vm->kvm, slot, &stale);
+	if (stale) {
+		/* A re-read of the memslots is queued: its bitmaps are new. */
+	} else if (why != ZP_SKIP_NONE) {
+		atomic64_add(n, &vm->stats.skipped[why]);
+	} else {
+		mmap_read_lock(sc->mm);
+		retry = zp_reclaim_window(sc, slot->hva + w * BITS_PER_LONG *
+					  PAGE_SIZE, bits);
+		mmap_read_unlock(sc->mm);
 	}
-	mmap_read_unlock(mm);
-	mmput(mm);
+	srcu_read_unlock(&vm->kvm->srcu, idx);
+	mmput(sc->mm);
+	if (retry) {
+		atomic_long_or(retry, (atomic_long_t *)&slot->recent[w]);
+		atomic64_add(hweight_long(retry), &vm->stats.retries);
+	}
+	/* A 2 MB page is read whole for one recorded page of it. */
+	if (sc->scanned - before > n)
+		zp_budget_charge(&vm->budget, sc->scanned - before - n);
 put_kvm:
 	kvm_put_kvm(vm->kvm);
 }
 
-static void zp_scan_slot(struct zp_vm *vm, struct zp_slot *slot,
-			 struct zp_scan_stats *st)
+static void zp_scan_slot(struct zp_scan *sc)
 {
+	struct zp_slot *slot = sc->slot;
 	unsigned long i, words = BITS_TO_LONGS(slot->npages);
 
-	for (i = 0; i < words && !test_bit(ZP_DYING, &vm->flags); i++) {
+	for (i = 0; i < words && !test_bit(ZP_DYING, &sc->vm->flags); i++) {
 		unsigned long bits;
 
 		if (!READ_ONCE(slot->recent[i]))
 			continue;
 		bits = xchg(&slot->recent[i], 0);
-		zp_scan_word(vm, slot, i * BITS_PER_LONG, bits, st);
+		zp_scan_word(sc, i, bits);
 		cond_resched();
+	}
+}
+
+static void zp_scan_pass(struct zp_scan *sc, struct zp_slots *slots)
+{
+	int i;
+
+	for (i = 0; slots && i < slots->nr; i++) {
+		sc->slot = &slots->s[i];
+		zp_scan_slot(sc);
 	}
 }
 
@@ -134,26 +136,43 @@ static void zp_scan_slot(struct zp_vm *vm, struct zp_slot *slot,
 void zp_scan_work(struct work_struct *work)
 {
 	struct zp_vm *vm = container_of(work, struct zp_vm, scan_work);
-	struct zp_scan_stats st = {};
 	struct zp_slots *slots;
 	u64 t0 = ktime_get_ns();
+	struct zp_scan *sc;
 	long recorded;
-	int i;
 
+	sc = kzalloc(sizeof(*sc), GFP_KERNEL);
+	if (!sc) {
+		/* The pages stay recorded; the next crossing tries again. */
+		clear_bit(ZP_SCAN_QUEUED, &vm->flags);
+		return;
+	}
+	sc->vm = vm;
+	sc->mm = vm->mm;
 	/* The counter restarts now: what is recorded during the scan is next. */
 	recorded = atomic_long_xchg(&vm->pending, 0);
 	trace_kvm_zeropage_scan_start(vm->pid, recorded);
 	mutex_lock(&vm->slots_lock);
 	slots = rcu_dereference_protected(vm->slots,
 					  lockdep_is_held(&vm->slots_lock));
-	for (i = 0; slots && i < slots->nr; i++)
-		zp_scan_slot(vm, &slots->s[i], &st);
+	zp_scan_pass(sc, slots);
+	if (sc->busy && !test_bit(ZP_DYING, &vm->flags)) {
+		/*
+		 * Most are new pages still in a per-CPU LRU batch, which holds
+		 * a reference; KSM drains them once per pass too.
+		 */
+		zp_mm.lru_add_drain_all();
+		sc->busy = 0;
+		zp_scan_pass(sc, slots);
+	}
 	mutex_unlock(&vm->slots_lock);
 	atomic64_inc(&vm->stats.scans);
-	atomic64_add(st.scanned, &vm->stats.pages_scanned);
-	atomic64_add(st.zero, &vm->stats.zero_found);
-	trace_kvm_zeropage_scan_end(vm->pid, st.scanned, st.zero,
-				    ktime_get_ns() - t0);
+	atomic64_add(sc->scanned, &vm->stats.pages_scanned);
+	atomic64_add(sc->zero, &vm->stats.zero_found);
+	atomic64_add(sc->reclaimed, &vm->stats.pages_reclaimed);
+	trace_kvm_zeropage_scan_end(vm->pid, sc->scanned, sc->zero,
+				    sc->reclaimed, ktime_get_ns() - t0);
+	kfree(sc);
 
 	clear_bit(ZP_SCAN_QUEUED, &vm->flags);
 	/* Pairs with the hook's add: a crossing during the scan was dropped. */

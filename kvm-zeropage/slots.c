@@ -76,9 +76,59 @@ void zp_slots_free_except(struct zp_slots *slots, const struct zp_slots *keep)
 	if (!slots)
 		return;
 	for (i = 0; i < slots->nr; i++)
-		if (!zp_bitmap_in(slots->s[i].recent, keep))
+		if (!zp_bitmap_in(slots->s[i].recent, keep)) {
 			kvfree(slots->s[i].recent);
+			kvfree(slots->s[i].reclaimed);
+		}
 	kvfree(slots);
+}
+
+/* The bits of @slot for [@addr, @addr + @nr pages), clipped to it. */
+static bool zp_slot_bits(struct zp_slot *slot, unsigned long addr,
+			 unsigned long nr, unsigned long *first,
+			 unsigned long *count)
+{
+	unsigned long end = slot->hva + slot->npages * PAGE_SIZE;
+	unsigned long from = max(addr, slot->hva);
+	unsigned long to = min(addr + nr * PAGE_SIZE, end);
+
+	if (from >= to)
+		return false;
+	*first = (from - slot->hva) >> PAGE_SHIFT;
+	*count = (to - from) >> PAGE_SHIFT;
+	return true;
+}
+
+/**
+ * zp_slot_mark_reclaimed() - note pages handed back, for @saved
+ * @vm: the VM
+ * @slot: their memslot
+ * @addr: host address of the first
+ * @nr: pages
+ */
+void zp_slot_mark_reclaimed(struct zp_vm *vm, struct zp_slot *slot,
+			    unsigned long addr, unsigned long nr)
+{
+	unsigned long first, count;
+
+	if (zp_slot_bits(slot, addr, nr, &first, &count))
+		atomic64_add(zp_bits_set_count(slot->reclaimed, first, count),
+			     &vm->stats.saved);
+}
+
+/**
+ * zp_slot_clear_recent() - forget recorded pages the scan dealt with
+ * @slot: their memslot
+ * @addr: host address of the first
+ * @nr: pages
+ */
+void zp_slot_clear_recent(struct zp_slot *slot, unsigned long addr,
+			  unsigned long nr)
+{
+	unsigned long first, count;
+
+	if (zp_slot_bits(slot, addr, nr, &first, &count))
+		zp_bits_clear_count(slot->recent, first, count);
 }
 
 static int zp_slot_cmp(const void *a, const void *b)
@@ -112,7 +162,6 @@ static struct zp_slots *zp_slots_read(struct kvm *kvm)
 		s->npages = ms->npages;
 		s->base_gfn = ms->base_gfn;
 		s->id = ms->id;
-		s->log_dirty = kvm_slot_dirty_track_enabled(ms);
 	}
 	sort(slots->s, slots->nr, sizeof(slots->s[0]), zp_slot_cmp, NULL);
 	return slots;
@@ -137,6 +186,7 @@ static int zp_slots_adopt(struct zp_slots *new, const struct zp_slots *old)
 			if (o->id == s->id && o->hva == s->hva &&
 			    o->npages == s->npages && o->base_gfn == s->base_gfn) {
 				s->recent = o->recent;
+				s->reclaimed = o->reclaimed;
 				break;
 			}
 		}
@@ -144,7 +194,9 @@ static int zp_slots_adopt(struct zp_slots *new, const struct zp_slots *old)
 			continue;
 		s->recent = kvmalloc_array(BITS_TO_LONGS(s->npages),
 					   sizeof(long), GFP_KERNEL_ACCOUNT);
-		if (!s->recent)
+		s->reclaimed = kvcalloc(BITS_TO_LONGS(s->npages), sizeof(long),
+					GFP_KERNEL_ACCOUNT);
+		if (!s->recent || !s->reclaimed)
 			return -ENOMEM;
 		bitmap_fill(s->recent, s->npages);
 		fresh++;

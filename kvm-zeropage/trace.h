@@ -24,23 +24,44 @@ TRACE_EVENT(kvm_zeropage_scan_start,
 );
 
 TRACE_EVENT(kvm_zeropage_scan_end,
-	TP_PROTO(pid_t vm, unsigned long scanned, unsigned long zero, u64 ns),
-	TP_ARGS(vm, scanned, zero, ns),
+	TP_PROTO(pid_t vm, unsigned long scanned, unsigned long zero,
+		 unsigned long reclaimed, u64 ns),
+	TP_ARGS(vm, scanned, zero, reclaimed, ns),
 	TP_STRUCT__entry(
 		__field(pid_t, vm)
 		__field(unsigned long, scanned)
 		__field(unsigned long, zero)
+		__field(unsigned long, reclaimed)
 		__field(u64, ns)
 	),
 	TP_fast_assign(
 		__entry->vm = vm;
 		__entry->scanned = scanned;
 		__entry->zero = zero;
+		__entry->reclaimed = reclaimed;
 		__entry->ns = ns;
 	),
-	TP_printk("vm %d scanned %lu pages, %lu zero, in %llu us",
+	TP_printk("vm %d scanned %lu pages, %lu zero, %lu reclaimed, in %llu us",
 		  __entry->vm, __entry->scanned, __entry->zero,
-		  __entry->ns / 1000)
+		  __entry->reclaimed, __entry->ns / 1000)
+);
+
+/* One page, or one 2 MB page (512), handed back and on the zero page. */
+TRACE_EVENT(kvm_zeropage_reclaim,
+	TP_PROTO(pid_t vm, unsigned long hva, unsigned int pages),
+	TP_ARGS(vm, hva, pages),
+	TP_STRUCT__entry(
+		__field(pid_t, vm)
+		__field(unsigned long, hva)
+		__field(unsigned int, pages)
+	),
+	TP_fast_assign(
+		__entry->vm = vm;
+		__entry->hva = hva;
+		__entry->pages = pages;
+	),
+	TP_printk("vm %d hva 0x%lx pages %u", __entry->vm, __entry->hva,
+		  __entry->pages)
 );
 
 #endif /* KVM_ZEROPAGE_TRACE_H */

@@ -18,6 +18,18 @@
 #include "zp.h"
 
 struct hlist_head zp_vms[1 << ZP_VM_HASH_BITS];
+
+const char *const zp_skip_names[ZP_SKIP_NR] = {
+	[ZP_SKIP_DIRTY_LOG] = "dirty_log",
+	[ZP_SKIP_MLOCK] = "mlock",
+	[ZP_SKIP_UFFD] = "uffd",
+	[ZP_SKIP_MAPPING] = "mapping",
+	[ZP_SKIP_KSM] = "ksm",
+	[ZP_SKIP_SWAPCACHE] = "swapcache",
+	[ZP_SKIP_SHARED] = "shared",
+	[ZP_SKIP_PINNED] = "pinned",
+	[ZP_SKIP_THP_PTE] = "thp_pte",
+};
 static DEFINE_SPINLOCK(zp_vms_lock);
 static struct workqueue_struct *zp_free_wq;
 static struct kobject *zp_sysfs_root, *zp_sysfs_vms;
@@ -254,9 +266,19 @@ int zp_vms_show(struct seq_file *m, void *unused)
 		seq_printf(m, "scans %lld\n", atomic64_read(&s->scans));
 		seq_printf(m, "pages_scanned %lld\n", atomic64_read(&s->pages_scanned));
 		seq_printf(m, "zero_found %lld\n", atomic64_read(&s->zero_found));
+		seq_printf(m, "pages_reclaimed %lld\n",
+			   atomic64_read(&s->pages_reclaimed));
+		seq_printf(m, "thp_reclaimed %lld\n", atomic64_read(&s->thp_reclaimed));
+		seq_printf(m, "thp_split %lld\n", atomic64_read(&s->thp_split));
+		seq_printf(m, "thp_kept %lld\n", atomic64_read(&s->thp_kept));
+		seq_printf(m, "bytes_saved %lld\n",
+			   atomic64_read(&s->saved) << PAGE_SHIFT);
 		seq_printf(m, "not_present %lld\n", atomic64_read(&s->not_present));
-		seq_printf(m, "skipped_dirty_log %lld\n",
-			   atomic64_read(&s->skipped_dirty_log));
+		seq_printf(m, "changed %lld\n", atomic64_read(&s->changed));
+		seq_printf(m, "retries %lld\n", atomic64_read(&s->retries));
+		for (i = 0; i < ZP_SKIP_NR; i++)
+			seq_printf(m, "skipped_%s %lld\n", zp_skip_names[i],
+				   atomic64_read(&s->skipped[i]));
 		seq_printf(m, "skipped_budget_wait %lld\n",
 			   atomic64_read(&s->skipped_budget_wait));
 	}

@@ -24,19 +24,26 @@
 
 /**
  * struct zp_budget - token bucket of pages a VM's scan may read
- * @tokens: pages available now
+ * @tokens: pages available now; negative: pages read on credit
  * @last_ns: when @tokens was last refilled
  */
 struct zp_budget {
-	u64 tokens;
+	s64 tokens;
 	u64 last_ns;
 };
 
 void zp_budget_init(struct zp_budget *b, u64 rate, u64 now_ns);
 bool zp_budget_take(struct zp_budget *b, u64 rate, u64 now_ns);
 u64 zp_budget_wait_ns(u64 rate);
+void zp_budget_charge(struct zp_budget *b, u64 n);
 void zp_bits_set_atomic(unsigned long *map, unsigned long start,
 			unsigned long nr);
+unsigned long zp_bits_set_count(unsigned long *map, unsigned long start,
+				unsigned long nr);
+unsigned long zp_bits_clear_count(unsigned long *map, unsigned long start,
+				  unsigned long nr);
+unsigned long zp_window_mask(unsigned long base, unsigned long from,
+			     unsigned long to);
 bool zp_crossed(long before, long after, long threshold);
 int zp_parse_threshold_mb(const char *buf, long *mb);
 
@@ -48,18 +55,19 @@ int zp_parse_threshold_mb(const char *buf, long *mb);
  * @npages: its size in pages
  * @base_gfn: first guest frame
  * @id: KVM's memslot id
- * @log_dirty: dirty logging (live migration) is on
  * @recent: one bit per page, set when the page was newly allocated since
  *	the last scan; a slot that survives a memslot change keeps it, so
  *	two arrays may share it while the new one replaces the old
+ * @reclaimed: one bit per page handed back and not written since; owned
+ *	and shared with @recent
  */
 struct zp_slot {
 	unsigned long hva;
 	unsigned long npages;
 	gfn_t base_gfn;
 	int id;
-	bool log_dirty;
 	unsigned long *recent;
+	unsigned long *reclaimed;
 };
 
 /**
@@ -74,6 +82,23 @@ struct zp_slots {
 	struct zp_slot s[];
 };
 
+/* Why recorded pages were left alone; each is counted (skipped_<name>). */
+enum zp_skip {
+	ZP_SKIP_DIRTY_LOG,	/* dirty logging on: live migration */
+	ZP_SKIP_MLOCK,		/* VM_LOCKED or VM_LOCKONFAULT */
+	ZP_SKIP_UFFD,		/* userfaultfd armed: postcopy, snapshots */
+	ZP_SKIP_MAPPING,	/* shared, file, hugetlbfs or special mapping */
+	ZP_SKIP_KSM,		/* a KSM page, or not anonymous */
+	ZP_SKIP_SWAPCACHE,	/* in the swap cache */
+	ZP_SKIP_SHARED,		/* mapped more than once (after fork) */
+	ZP_SKIP_PINNED,		/* pinned, for DMA or otherwise */
+	ZP_SKIP_THP_PTE,	/* part of a 2 MB page mapped by 4K entries */
+	ZP_SKIP_NR,
+	ZP_SKIP_NONE = ZP_SKIP_NR,
+};
+
+extern const char *const zp_skip_names[ZP_SKIP_NR];
+
 /**
  * struct zp_stats - a VM's counters (debugfs kvm_zeropage/vms)
  * @cowed: pages newly allocated into guest RAM (a 2 MB page counts 512)
@@ -81,13 +106,24 @@ struct zp_slots {
  * @scans: scans run
  * @pages_scanned: recorded pages examined by scans
  * @zero_found: ... found to hold only zeros
- * @not_present: ... no longer mapped when examined
- * @skipped_dirty_log: recorded pages not examined: dirty logging on
+ * @pages_reclaimed: ... handed back and mapped to the zero page (a 2 MB
+ *	page counts 512)
+ * @thp_reclaimed: 2 MB pages handed back whole, to the huge zero page
+ * @thp_split: 2 MB pages split to hand back their zero part
+ * @thp_kept: 2 MB pages with some zero part below thp_split_pct
+ * @saved: pages handed back and not written since, now
+ * @not_present: recorded pages no longer mapped when examined
+ * @changed: pages found zero, then written before they were unmapped
+ * @retries: pages held by someone for a moment, tried again
+ * @skipped: recorded pages left alone, by enum zp_skip
  * @skipped_budget_wait: times a scan waited for its page budget
  */
 struct zp_stats {
 	atomic64_t cowed, cowed_thp, scans, pages_scanned, zero_found;
-	atomic64_t not_present, skipped_dirty_log, skipped_budget_wait;
+	atomic64_t pages_reclaimed, thp_reclaimed, thp_split, thp_kept, saved;
+	atomic64_t not_present, changed, retries;
+	atomic64_t skipped[ZP_SKIP_NR];
+	atomic64_t skipped_budget_wait;
 };
 
 enum {
@@ -157,6 +193,10 @@ void zp_slots_work(struct work_struct *work);
 struct zp_slot *zp_slot_find(struct zp_slots *slots, unsigned long start,
 			     unsigned long end);
 void zp_slots_free_except(struct zp_slots *slots, const struct zp_slots *keep);
+void zp_slot_mark_reclaimed(struct zp_vm *vm, struct zp_slot *slot,
+			    unsigned long addr, unsigned long nr);
+void zp_slot_clear_recent(struct zp_slot *slot, unsigned long addr,
+			  unsigned long nr);
 
 /* cow.c, unit 220 */
 void zp_cow_hook(unsigned long ip, unsigned long parent_ip,
@@ -171,5 +211,76 @@ void zp_scan_request(struct zp_vm *vm);
 
 /* scan.c, unit 240 */
 void zp_scan_work(struct work_struct *work);
+
+/* Candidates reclaimed together, under one notifier range and lock. */
+#define ZP_RUN_MAX BITS_PER_LONG
+
+enum { ZP_CAND_DROP, ZP_CAND_CLEARED, ZP_CAND_RECLAIMED };
+
+/**
+ * struct zp_scan - one scan of a VM
+ * @vm: the VM
+ * @mm: its address space
+ * @slot: the memslot being scanned
+ * @scanned: pages read
+ * @zero: ... all zero
+ * @reclaimed: ... handed back
+ * @busy: ... held by someone for a moment: tried again
+ * @nr: candidates of the current run
+ * @addr: their host addresses
+ * @page: their pages, referenced and locked
+ * @pte: their page table entries as last seen
+ * @state: ZP_CAND_*
+ */
+struct zp_scan {
+	struct zp_vm *vm;
+	struct mm_struct *mm;
+	struct zp_slot *slot;
+	unsigned long scanned, zero, reclaimed, busy;
+	int nr;
+	unsigned long addr[ZP_RUN_MAX];
+	struct page *page[ZP_RUN_MAX];
+	pte_t pte[ZP_RUN_MAX];
+	u8 state[ZP_RUN_MAX];
+};
+
+/* reclaim.c, unit 240: the mm internals, looked up (main.c's table) */
+struct mmu_notifier_range;
+
+/**
+ * struct zp_mm_syms - unexported mm functions and data reclaim uses
+ * @invalidate_range_start: __mmu_notifier_invalidate_range_start
+ * @invalidate_range_end: __mmu_notifier_invalidate_range_end
+ * @invalidate_range: __mmu_notifier_invalidate_range
+ * @flush_tlb_mm_range: flush_tlb_mm_range
+ * @page_remove_rmap: page_remove_rmap
+ * @mm_trace_rss_stat: mm_trace_rss_stat
+ * @folio_mapcount: folio_mapcount
+ * @split_huge_page_to_list: split_huge_page_to_list
+ * @mm_get_huge_zero_page: mm_get_huge_zero_page
+ * @lru_add_drain_all: lru_add_drain_all
+ * @transparent_hugepage_flags: transparent_hugepage_flags
+ */
+struct zp_mm_syms {
+	int (*invalidate_range_start)(struct mmu_notifier_range *r);
+	void (*invalidate_range_end)(struct mmu_notifier_range *r, bool only_end);
+	void (*invalidate_range)(struct mm_struct *mm, unsigned long start,
+				 unsigned long end);
+	void (*flush_tlb_mm_range)(struct mm_struct *mm, unsigned long start,
+				   unsigned long end, unsigned int stride_shift,
+				   bool freed_tables);
+	void (*page_remove_rmap)(struct page *page, struct vm_area_struct *vma,
+				 bool compound);
+	void (*mm_trace_rss_stat)(struct mm_struct *mm, int member, long count);
+	int (*folio_mapcount)(struct folio *folio);
+	int (*split_huge_page_to_list)(struct page *page, struct list_head *list);
+	struct page *(*mm_get_huge_zero_page)(struct mm_struct *mm);
+	void (*lru_add_drain_all)(void);
+	unsigned long *transparent_hugepage_flags;
+};
+
+extern struct zp_mm_syms zp_mm;
+unsigned long zp_reclaim_window(struct zp_scan *sc, unsigned long base,
+				unsigned long bits);
 
 #endif /* KVM_ZEROPAGE_H */

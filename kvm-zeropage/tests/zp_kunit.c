@@ -2,9 +2,12 @@
 /*
  * KUnit suite for kvm-zeropage's pure decisions (logic.c): the scan's
  * page budget never exceeds its rate and never banks more than a second,
+ * and pages read on credit are paid back before more are allowed;
  * recording sets exactly the pages given (whole words and edges, and
- * concurrently with a scanner emptying words), the threshold fires once
- * per crossing, and thresholds are parsed strictly.
+ * concurrently with a scanner emptying words); the counting set and clear
+ * of the reclaimed bitmap count exactly the bits they changed; a scan
+ * window's mask covers exactly the range's pages; the threshold fires once
+ * per crossing; and thresholds are parsed strictly.
  */
 #include <kunit/test.h>
 #include <linux/bitmap.h>
@@ -126,6 +129,65 @@ static void zp_bits_race_with_scanner(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, r->claimed, set);
 }
 
+/* A 2 MB page read for one recorded page is paid for before the next. */
+static void zp_budget_debt(struct kunit *test)
+{
+	struct zp_budget b;
+	u64 t = 1000 * NSEC_PER_SEC;
+	int n = 0, i;
+
+	zp_budget_init(&b, 1000, t);
+	while (zp_budget_take(&b, 1000, t))
+		;
+	zp_budget_charge(&b, 511);
+	/* 0.5 s later the debt is not paid yet... */
+	KUNIT_EXPECT_FALSE(test, zp_budget_take(&b, 1000, t + NSEC_PER_SEC / 2));
+	/* ... and over the next second only what is left of it comes free. */
+	for (i = 1; i <= 1000; i++)
+		n += zp_budget_take(&b, 1000, t + NSEC_PER_SEC / 2 + i * NSEC_PER_MSEC);
+	KUNIT_EXPECT_GE(test, n, 988);
+	KUNIT_EXPECT_LE(test, n, 990);
+}
+
+/* The counting forms change exactly the bits asked, and say how many. */
+static void zp_bits_count_exactly(struct kunit *test)
+{
+	unsigned long *map = kunit_kzalloc(test, BITS_TO_LONGS(2048) * sizeof(long),
+					   GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, map);
+	KUNIT_EXPECT_EQ(test, zp_bits_set_count(map, 60, 10), 10UL);
+	KUNIT_EXPECT_EQ(test, zp_bits_set_count(map, 0, 512), 502UL);
+	KUNIT_EXPECT_EQ(test, bitmap_weight(map, 2048), 512U);
+	KUNIT_EXPECT_EQ(test, zp_bits_clear_count(map, 1, 1), 1UL);
+	KUNIT_EXPECT_EQ(test, zp_bits_clear_count(map, 0, 3), 2UL);
+	KUNIT_EXPECT_EQ(test, zp_bits_clear_count(map, 500, 100), 12UL);
+	KUNIT_EXPECT_EQ(test, zp_bits_clear_count(map, 1024, 1024), 0UL);
+	KUNIT_EXPECT_EQ(test, bitmap_weight(map, 2048), 497U);
+	KUNIT_EXPECT_EQ(test, find_first_bit(map, 2048), 3UL);
+	KUNIT_EXPECT_EQ(test, find_last_bit(map, 2048), 499UL);
+	KUNIT_EXPECT_EQ(test, zp_bits_set_count(map, 2047, 1), 1UL);
+	KUNIT_EXPECT_EQ(test, zp_bits_clear_count(map, 0, 2048), 498UL);
+	KUNIT_EXPECT_TRUE(test, bitmap_empty(map, 2048));
+}
+
+/* One bitmap word covers BITS_PER_LONG pages from its base. */
+static void zp_window_masks(struct kunit *test)
+{
+	unsigned long base = 0x7f0000000000UL, p = PAGE_SIZE;
+
+	KUNIT_EXPECT_EQ(test, zp_window_mask(base, base, base + 64 * p), ~0UL);
+	KUNIT_EXPECT_EQ(test, zp_window_mask(base, base, base + 100 * p), ~0UL);
+	KUNIT_EXPECT_EQ(test, zp_window_mask(base, base + 3 * p, base + 5 * p),
+			0x18UL);
+	KUNIT_EXPECT_EQ(test, zp_window_mask(base, base + 63 * p, base + 64 * p),
+			BIT(63));
+	KUNIT_EXPECT_EQ(test, zp_window_mask(base, base + 64 * p, base + 80 * p),
+			0UL);
+	KUNIT_EXPECT_EQ(test, zp_window_mask(base, base - p, base + p), 0UL);
+	KUNIT_EXPECT_EQ(test, zp_window_mask(base, base + 5 * p, base + 5 * p), 0UL);
+}
+
 static void zp_threshold_crossing(struct kunit *test)
 {
 	long c = 0, fired = 0, i;
@@ -163,6 +225,9 @@ static struct kunit_case zp_cases[] = {
 	KUNIT_CASE(zp_budget_slow_rate_accumulates),
 	KUNIT_CASE(zp_bits_set_exactly),
 	KUNIT_CASE(zp_bits_race_with_scanner),
+	KUNIT_CASE(zp_budget_debt),
+	KUNIT_CASE(zp_bits_count_exactly),
+	KUNIT_CASE(zp_window_masks),
 	KUNIT_CASE(zp_threshold_crossing),
 	KUNIT_CASE(zp_threshold_parsing),
 	{}

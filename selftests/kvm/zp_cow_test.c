@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * zp_cow_test: kvm-zeropage's copy-on-write accounting (unit 220),
- * threshold control (unit 230) and targeted scan (unit 240, counting
- * stage), from the VMM's side.
+ * threshold control (unit 230) and targeted scan (unit 240), from the
+ * VMM's side; zp_reclaim_test checks what the scan hands back.
  *
  * The guest writes pages of a memslot (no huge pages there), half of
  * them with zeros, in steps the test controls:
@@ -13,7 +13,8 @@
  *   huge page;
  * - the per-VM threshold refuses bad values and changes nothing then;
  * - unloaded with the VM running and loaded again (argv[1]: the module),
- *   the module attaches the VM and its first scan finds the zero pages;
+ *   the module attaches the VM and its first scan finds the zero pages
+ *   written while it was away;
  * - the VM's state goes with the VM.
  */
 #define _GNU_SOURCE
@@ -27,6 +28,7 @@
 
 #include "kselftest.h"
 #include "kvmext_test.h"
+#include "zp_test.h"
 #include "kvm_util.h"
 #include "processor.h"
 #include "test_util.h"
@@ -41,6 +43,7 @@
 #define STEP_A		1000		/* below a 4 MiB threshold (1024 pages) */
 #define STEP_B		24		/* reaches it with its last page */
 #define ZEROS		((STEP_A + STEP_B) / 2)	/* the even pages */
+#define STEP_C		200		/* written while the module is away */
 
 enum { CMD_THP = 1, CMD_PAGES };
 static uint64_t cmd, first_page, nr_pages;
@@ -60,71 +63,6 @@ static void guest_code(void)
 				WRITE_ONCE(*(uint8_t *)(GPA + i * 4096 + i % 4096),
 					   i % 2 ? 0x5a : 0);
 	}
-}
-
-static long zstat(const char *name)
-{
-	return kvmext_vm_stat("/sys/kernel/debug/kvm/kvm_zeropage/vms", name);
-}
-
-/* The VM's sysfs directory, from the "sysfs <pid>-<n>" line. */
-static void vm_dir(char *buf, size_t len)
-{
-	long n = zstat("sysfs");
-	FILE *f = fopen("/sys/kernel/debug/kvm/kvm_zeropage/vms", "r");
-	char line[64], me[64];
-	bool mine = false;
-
-	TEST_ASSERT(f && n >= 0, "kvm_zeropage/vms has no block for this VM");
-	snprintf(me, sizeof(me), "vm kvm-%d\n", getpid());
-	buf[0] = 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "vm ", 3))
-			mine = !strcmp(line, me);
-		else if (mine && !strncmp(line, "sysfs ", 6)) {
-			line[strcspn(line, "\n")] = 0;
-			snprintf(buf, len, "/sys/kernel/kvm_zeropage/vms/%s", line + 6);
-		}
-	}
-	fclose(f);
-	TEST_ASSERT(buf[0], "no sysfs line");
-}
-
-static int write_file(const char *path, const char *v)
-{
-	int fd = open(path, O_WRONLY), ret;
-
-	TEST_ASSERT(fd >= 0, "open %s", path);
-	ret = write(fd, v, strlen(v)) == (ssize_t)strlen(v) ? 0 : -errno;
-	close(fd);
-	return ret;
-}
-
-static void read_file(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-
-	TEST_ASSERT(f && fgets(buf, len, f), "read %s", path);
-	buf[strcspn(buf, "\n")] = 0;
-	fclose(f);
-}
-
-/*
- * Waits until no memslot re-read or scan is queued or running, twice in a
- * row 100 ms apart (a scan queues itself again at its end when the
- * threshold was reached during it). Pages recorded below the threshold
- * stay unscanned.
- */
-static void settle(void)
-{
-	int i, idle = 0;
-
-	for (i = 0; i < 600 && idle < 2; i++) {
-		idle = zstat("busy") == 0 ? idle + 1 : 0;
-		usleep(100000);
-	}
-	TEST_ASSERT(idle >= 2, "a scan never ended: %ld scans, %ld unscanned",
-		    zstat("scans"), zstat("unscanned"));
 }
 
 /* Has the guest run one command, back to its SYNC. */
@@ -163,11 +101,11 @@ int main(int argc, char *argv[])
 				    THP_COUNT * THP_SIZE / 4096, 0);
 	virt_map(vm, THP_GPA, THP_GPA, THP_COUNT * THP_SIZE / 4096);
 	kvmext_run_to_ucall(vcpu, &uc);	/* to its first SYNC */
-	vm_dir(dir, sizeof(dir));
+	zp_vm_dir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/threshold_mb", dir);
-	TEST_ASSERT(!write_file(path, "1000"), "threshold_mb 1000");
+	TEST_ASSERT(!zp_write_file(path, "1000"), "threshold_mb 1000");
 	/* The first scans of the new memslots find them untouched. */
-	settle();
+	zp_settle();
 
 	cowed = zstat("cowed");
 	thp = zstat("cowed_thp");
@@ -179,8 +117,8 @@ int main(int argc, char *argv[])
 			 t2, THP_COUNT, c2);
 
 	/* A threshold below what is pending starts a scan at once. */
-	TEST_ASSERT(!write_file(path, "4"), "threshold_mb 4");
-	settle();
+	TEST_ASSERT(!zp_write_file(path, "4"), "threshold_mb 4");
+	zp_settle();
 	TEST_ASSERT(zstat("pending") < 4, "pending %ld after the scan", zstat("pending"));
 
 	cowed = zstat("cowed");
@@ -199,7 +137,7 @@ int main(int argc, char *argv[])
 			 c2, STEP_A, zstat("scans") - scans, zstat("pending"));
 
 	guest_do(vm, vcpu, CMD_PAGES, STEP_A, STEP_B);
-	settle();
+	zp_settle();
 	c2 = zstat("cowed") - cowed;
 	u = zstat("unscanned");
 	ok = c2 >= STEP_A + STEP_B && c2 <= STEP_A + STEP_B + 4 &&
@@ -213,18 +151,18 @@ int main(int argc, char *argv[])
 			 zstat("zero_found") - zero, ZEROS);
 
 	ok = true;
-	read_file(path, buf, sizeof(buf));
+	zp_read_file(path, buf, sizeof(buf));
 	ok &= !strcmp(buf, "4");
-	ok &= write_file(path, "abc") == -EINVAL;
-	ok &= write_file(path, "0") == -EINVAL;
-	ok &= write_file(path, "1048577") == -EINVAL;
-	ok &= write_file(path, "-1") == -EINVAL;
-	read_file(path, buf, sizeof(buf));
+	ok &= zp_write_file(path, "abc") == -EINVAL;
+	ok &= zp_write_file(path, "0") == -EINVAL;
+	ok &= zp_write_file(path, "1048577") == -EINVAL;
+	ok &= zp_write_file(path, "-1") == -EINVAL;
+	zp_read_file(path, buf, sizeof(buf));
 	ok &= !strcmp(buf, "4");
-	ok &= write_file("/sys/module/kvm_zeropage/parameters/threshold_mb", "0") == -EINVAL;
-	ok &= write_file("/sys/module/kvm_zeropage/parameters/threshold_mb", "default") == -EINVAL;
-	ok &= !write_file(path, "default");
-	read_file(path, buf, sizeof(buf));
+	ok &= zp_write_file("/sys/module/kvm_zeropage/parameters/threshold_mb", "0") == -EINVAL;
+	ok &= zp_write_file("/sys/module/kvm_zeropage/parameters/threshold_mb", "default") == -EINVAL;
+	ok &= !zp_write_file(path, "default");
+	zp_read_file(path, buf, sizeof(buf));
 	ok &= !strcmp(buf, "32 default");
 	ksft_test_result(ok, "threshold_mb: bad values refused, nothing changed; \"default\" reads \"%s\"\n",
 			 buf);
@@ -232,18 +170,21 @@ int main(int argc, char *argv[])
 	if (argc > 1) {
 		long z;
 
+		/* Below the threshold: only the first scan after the load sees them. */
+		guest_do(vm, vcpu, CMD_PAGES, STEP_A + STEP_B, STEP_C);
 		ok = !kvmext_module_unload("kvm_zeropage");
 		ok &= access(dir, F_OK) && errno == ENOENT && zstat("cowed") == -1;
 		ok &= !kvmext_module_load(argv[1], "");
 		/* Attached at load; its memslots are read, then scanned. */
 		for (i = 0; i < 100 && zstat("scans") < 1; i++)
 			usleep(100000);
-		settle();
+		zp_settle();
 		z = zstat("zero_found");
-		ok &= zstat("scans") >= 1 && z >= (STEP_A + STEP_B) / 2;
-		ksft_test_result(ok, "reloaded under a running VM: attached, first scan found %ld zero pages of %ld read\n",
-				 z, zstat("pages_scanned"));
-		vm_dir(dir, sizeof(dir));
+		ok &= zstat("scans") >= 1 && z >= STEP_C / 2 &&
+		      zstat("pages_reclaimed") >= STEP_C / 2;
+		ksft_test_result(ok, "reloaded under a running VM: attached, first scan found %ld zero pages of %ld read, handed back %ld\n",
+				 z, zstat("pages_scanned"), zstat("pages_reclaimed"));
+		zp_vm_dir(dir, sizeof(dir));
 	} else {
 		ksft_test_result_skip("reload: no module path given\n");
 	}
