@@ -226,3 +226,21 @@ int zp_parse_threshold_mb(const char *buf, long *mb)
 	*mb = v;
 	return 0;
 }
+
+/**
+ * zp_parse_mode() - parse a scanning mode written by an administrator
+ * @buf: "always" or "boot", with an optional trailing newline
+ * @boot: out: true for "boot"
+ *
+ * Return: 0, or -EINVAL with @boot untouched.
+ */
+int zp_parse_mode(const char *buf, bool *boot)
+{
+	if (sysfs_streq(buf, "always"))
+		*boot = false;
+	else if (sysfs_streq(buf, "boot"))
+		*boot = true;
+	else
+		return -EINVAL;
+	return 0;
+}

@@ -42,6 +42,8 @@ static struct kvmext_hook zp_hooks[] = {
 	KVMEXT_SYMBOL("lru_add_drain_all", &zp_mm.lru_add_drain_all),
 	KVMEXT_SYMBOL("transparent_hugepage_flags",
 		      &zp_mm.transparent_hugepage_flags),
+	/* Boot completion from the guest (threshold.c). */
+	KVMEXT_TRACEPOINT_EXPORTED(kvm_msr, zp_msr_hook, NULL),
 	/* Last: nothing is recorded before a scan can hand pages back. */
 	KVMEXT_FTRACE("page_add_new_anon_rmap", zp_cow_hook),
 };

@@ -108,7 +108,8 @@ static void zp_scan_slot(struct zp_scan *sc)
 	struct zp_slot *slot = sc->slot;
 	unsigned long i, words = BITS_TO_LONGS(slot->npages);
 
-	for (i = 0; i < words && !test_bit(ZP_DYING, &sc->vm->flags); i++) {
+	for (i = 0; i < words && !test_bit(ZP_DYING, &sc->vm->flags) &&
+	     !zp_scans_stopped(sc->vm); i++) {
 		unsigned long bits;
 
 		if (!READ_ONCE(slot->recent[i]))
@@ -156,7 +157,7 @@ void zp_scan_work(struct work_struct *work)
 	slots = rcu_dereference_protected(vm->slots,
 					  lockdep_is_held(&vm->slots_lock));
 	zp_scan_pass(sc, slots);
-	if (sc->busy && !test_bit(ZP_DYING, &vm->flags)) {
+	if (sc->busy && !test_bit(ZP_DYING, &vm->flags) && !zp_scans_stopped(vm)) {
 		/*
 		 * Most are new pages still in a per-CPU LRU batch, which holds
 		 * a reference; KSM drains them once per pass too.

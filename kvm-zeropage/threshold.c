@@ -7,6 +7,12 @@
  * towards the next one. The threshold is the module parameter
  * threshold_mb (default 32 MiB, as in the patent) or the VM's own
  * (/sys/kernel/kvm_zeropage/vms/<pid>-<n>/threshold_mb).
+ *
+ * Boot phase (patent embodiment 4): a VM in "boot" mode scans only until
+ * its boot completes, which the administrator signals through sysfs or
+ * the guest through MSR_KVMEXT_HINT bit 40 (guest-pv does, with
+ * kvm-topo loaded to accept the MSR). "always" (the default) scans for
+ * the VM's whole life.
  */
 #include <linux/moduleparam.h>
 #include <linux/sysfs.h>
@@ -54,6 +60,86 @@ module_param_cb(scan_rate, &zp_rate_ops, &scan_rate, 0644);
 MODULE_PARM_DESC(scan_rate,
 		 "Pages per second one VM's scan may read (1-2^30, default 262144 = 1 GiB/s)");
 
+static bool boot_mode;
+
+static int zp_set_mode(const char *val, const struct kernel_param *kp)
+{
+	bool boot;
+
+	if (zp_parse_mode(val, &boot))
+		return -EINVAL;
+	WRITE_ONCE(boot_mode, boot);
+	return 0;
+}
+
+static int zp_get_mode(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", READ_ONCE(boot_mode) ? "boot" : "always");
+}
+
+static const struct kernel_param_ops zp_mode_ops = {
+	.set = zp_set_mode,
+	.get = zp_get_mode,
+};
+module_param_cb(mode, &zp_mode_ops, NULL, 0644);
+MODULE_PARM_DESC(mode,
+		 "Scanning of new VMs: always (default), or boot: until their boot completes");
+
+/**
+ * zp_boot_mode_default() - the mode a new VM starts in
+ *
+ * Return: true for boot-phase mode.
+ */
+bool zp_boot_mode_default(void)
+{
+	return READ_ONCE(boot_mode);
+}
+
+/**
+ * zp_scans_stopped() - whether a VM's boot phase is over and it scans no more
+ * @vm: the VM
+ *
+ * Return: true if no scan may start or go on.
+ */
+bool zp_scans_stopped(struct zp_vm *vm)
+{
+	return test_bit(ZP_BOOT_MODE, &vm->flags) &&
+	       test_bit(ZP_BOOT_DONE, &vm->flags);
+}
+
+/**
+ * zp_boot_complete() - a VM's boot completed
+ * @vm: the VM
+ * @by_guest: signalled by the guest, not by the administrator
+ *
+ * Context: any; the guest's signal comes from KVM's MSR write path.
+ */
+void zp_boot_complete(struct zp_vm *vm, bool by_guest)
+{
+	if (test_and_set_bit(ZP_BOOT_DONE, &vm->flags))
+		return;
+	if (by_guest)
+		set_bit(ZP_BOOT_BY_GUEST, &vm->flags);
+}
+
+/**
+ * zp_set_boot_mode() - switch a VM between the always and boot modes
+ * @vm: the VM
+ * @boot: boot-phase mode
+ *
+ * Back in always mode, a threshold already reached starts a scan.
+ */
+void zp_set_boot_mode(struct zp_vm *vm, bool boot)
+{
+	if (boot) {
+		set_bit(ZP_BOOT_MODE, &vm->flags);
+		return;
+	}
+	clear_bit(ZP_BOOT_MODE, &vm->flags);
+	if (atomic_long_read(&vm->pending) >= zp_threshold_pages(vm))
+		zp_scan_request(vm);
+}
+
 /**
  * zp_threshold_mb() - the threshold in force for a VM
  * @vm: the VM
@@ -96,7 +182,7 @@ unsigned long zp_scan_rate(void)
  */
 void zp_scan_request(struct zp_vm *vm)
 {
-	if (test_bit(ZP_DYING, &vm->flags) ||
+	if (test_bit(ZP_DYING, &vm->flags) || zp_scans_stopped(vm) ||
 	    test_and_set_bit(ZP_SCAN_QUEUED, &vm->flags))
 		return;
 	queue_work(zp_wq, &vm->scan_work);

@@ -71,8 +71,57 @@ static ssize_t threshold_mb_store(struct kobject *kobj, struct kobj_attribute *a
 
 static struct kobj_attribute threshold_mb_attr = __ATTR_RW(threshold_mb);
 
+static ssize_t mode_show(struct kobject *kobj, struct kobj_attribute *a,
+			 char *buf)
+{
+	struct zp_vm *vm = kobj_to_vm(kobj);
+
+	return sysfs_emit(buf, "%s\n", test_bit(ZP_BOOT_MODE, &vm->flags) ?
+			  "boot" : "always");
+}
+
+/* "always" or "boot"; anything else is refused and changes nothing. */
+static ssize_t mode_store(struct kobject *kobj, struct kobj_attribute *a,
+			  const char *buf, size_t count)
+{
+	bool boot;
+
+	if (zp_parse_mode(buf, &boot))
+		return -EINVAL;
+	zp_set_boot_mode(kobj_to_vm(kobj), boot);
+	return count;
+}
+
+static struct kobj_attribute mode_attr = __ATTR_RW(mode);
+
+static ssize_t boot_complete_show(struct kobject *kobj,
+				  struct kobj_attribute *a, char *buf)
+{
+	struct zp_vm *vm = kobj_to_vm(kobj);
+
+	if (!test_bit(ZP_BOOT_DONE, &vm->flags))
+		return sysfs_emit(buf, "0\n");
+	return sysfs_emit(buf, "1 %s\n", test_bit(ZP_BOOT_BY_GUEST, &vm->flags) ?
+			  "guest" : "admin");
+}
+
+/* Only "1": boot completion cannot be taken back. */
+static ssize_t boot_complete_store(struct kobject *kobj,
+				   struct kobj_attribute *a, const char *buf,
+				   size_t count)
+{
+	if (!sysfs_streq(buf, "1"))
+		return -EINVAL;
+	zp_boot_complete(kobj_to_vm(kobj), false);
+	return count;
+}
+
+static struct kobj_attribute boot_complete_attr = __ATTR_RW(boot_complete);
+
 static struct attribute *zp_vm_attrs[] = {
 	&threshold_mb_attr.attr,
+	&mode_attr.attr,
+	&boot_complete_attr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(zp_vm);
@@ -96,6 +145,18 @@ static struct zp_vm *zp_vm_find(struct kvm *kvm)
 		if (vm->kvm == kvm)
 			return vm;
 	return NULL;
+}
+
+/**
+ * zp_vm_lookup() - kvm-zeropage's state for a VM, if it has one
+ * @kvm: the VM
+ *
+ * Context: RCU read side; the state stays valid until it is left.
+ * Return: the state, or NULL.
+ */
+struct zp_vm *zp_vm_lookup(struct kvm *kvm)
+{
+	return zp_vm_find(kvm);
 }
 
 static void zp_vm_free(struct zp_vm *vm)
@@ -139,6 +200,8 @@ struct zp_vm *zp_vm_attach(struct kvm *kvm, gfp_t gfp)
 	vm->pid = kvm->userspace_pid;
 	vm->seq = atomic_inc_return(&zp_vm_seq);
 	vm->threshold_mb = -1;
+	if (zp_boot_mode_default())
+		set_bit(ZP_BOOT_MODE, &vm->flags);
 	mutex_init(&vm->slots_lock);
 	zp_budget_init(&vm->budget, zp_scan_rate(), ktime_get_ns());
 	INIT_WORK(&vm->scan_work, zp_scan_work);
@@ -256,6 +319,8 @@ int zp_vms_show(struct seq_file *m, void *unused)
 		seq_printf(m, "vm kvm-%d\n", vm->pid);
 		seq_printf(m, "sysfs %d-%u\n", vm->pid, vm->seq);
 		seq_printf(m, "threshold_pages %ld\n", zp_threshold_pages(vm));
+		seq_printf(m, "boot_mode %d\n", test_bit(ZP_BOOT_MODE, &vm->flags));
+		seq_printf(m, "boot_complete %d\n", test_bit(ZP_BOOT_DONE, &vm->flags));
 		seq_printf(m, "pending %ld\n", atomic_long_read(&vm->pending));
 		seq_printf(m, "unscanned %lu\n", unscanned);
 		/* A memslot re-read or a scan queued or running. */

@@ -129,6 +129,9 @@ struct zp_stats {
 enum {
 	ZP_SCAN_QUEUED,		/* scan_work is queued or running */
 	ZP_DYING,		/* the VM is being destroyed or the module unloaded */
+	ZP_BOOT_MODE,		/* boot-phase mode: no scan once boot completed */
+	ZP_BOOT_DONE,		/* boot completion was signalled */
+	ZP_BOOT_BY_GUEST,	/* ... by the guest (MSR_KVMEXT_HINT bit 40) */
 };
 
 /**
@@ -175,6 +178,8 @@ extern struct workqueue_struct *zp_wq;
 
 /* main.c */
 extern void *zp_vm_list, *zp_kvm_lock;
+/* KVM's, exported: the guest's boot completion (cow.c). */
+extern struct tracepoint __tracepoint_kvm_msr;
 
 /* vm.c */
 #define ZP_VM_HASH_BITS 6
@@ -183,6 +188,7 @@ extern struct hlist_head zp_vms[1 << ZP_VM_HASH_BITS];
 int zp_vm_init(void);
 void zp_vm_exit(void);
 struct zp_vm *zp_vm_attach(struct kvm *kvm, gfp_t gfp);
+struct zp_vm *zp_vm_lookup(struct kvm *kvm);
 void zp_vm_attach_existing(void);
 int zp_vm_destroy_hook(struct kprobe *p, struct pt_regs *regs);
 int zp_vms_show(struct seq_file *m, void *unused);
@@ -201,6 +207,8 @@ void zp_slot_clear_recent(struct zp_slot *slot, unsigned long addr,
 /* cow.c, unit 220 */
 void zp_cow_hook(unsigned long ip, unsigned long parent_ip,
 		 struct ftrace_ops *op, struct ftrace_regs *fregs);
+void zp_msr_hook(void *data, unsigned int write, u32 ecx, u64 val,
+		 bool exception);
 
 /* threshold.c, unit 230 */
 long zp_threshold_pages(struct zp_vm *vm);
@@ -208,6 +216,11 @@ long zp_threshold_mb(struct zp_vm *vm);
 unsigned long zp_scan_rate(void);
 void zp_recorded(struct zp_vm *vm, unsigned long nr);
 void zp_scan_request(struct zp_vm *vm);
+bool zp_boot_mode_default(void);
+bool zp_scans_stopped(struct zp_vm *vm);
+void zp_boot_complete(struct zp_vm *vm, bool by_guest);
+void zp_set_boot_mode(struct zp_vm *vm, bool boot);
+int zp_parse_mode(const char *buf, bool *boot);
 
 /* scan.c, unit 240 */
 void zp_scan_work(struct work_struct *work);

@@ -245,7 +245,8 @@ check_install() {
 		--exclude modules.order "$TOP/" "$src/"
 	if dkms build -m kvmext -v "$ver" -k "$KVER" --kernelsourcedir "$STOCK_KDIR" \
 		--dkmstree "$root/dkms-tree" --sourcetree "$root/dkms-src" >"$log.dkms" 2>&1 &&
-		[ -f "$root/dkms-tree/kvmext/$ver/$KVER/x86_64/module/kvm-topo.ko" ]; then
+		[ -f "$root/dkms-tree/kvmext/$ver/$KVER/x86_64/module/kvm-topo.ko" ] &&
+		[ -f "$root/dkms-tree/kvmext/$ver/$KVER/x86_64/module/kvm-zeropage.ko" ]; then
 		record ok "install: DKMS builds dkms.conf against the stock headers"
 	else
 		show_log "$log.dkms"

@@ -144,28 +144,6 @@ static long vmm_check(struct kvm_vm *vm)
 	return -1;
 }
 
-/*
- * From <linux/io_uring.h>, which does not build against the selftests'
- * own headers: struct io_uring_params is 120 bytes, which the kernel
- * fills in, and IORING_REGISTER_BUFFERS is 0.
- */
-#define ZP_IORING_PARAMS_SIZE		120
-#define ZP_IORING_REGISTER_BUFFERS	0
-
-/* Pins @len bytes at @p the way a device's DMA buffer is: FOLL_PIN. */
-static int pin_as_dma(void *p, size_t len)
-{
-	uint32_t params[ZP_IORING_PARAMS_SIZE / 4] = {};
-	struct iovec iov = { .iov_base = p, .iov_len = len };
-	int fd = syscall(__NR_io_uring_setup, 4, params);
-
-	TEST_ASSERT(fd >= 0, "io_uring_setup: %s", strerror(errno));
-	TEST_ASSERT(!syscall(__NR_io_uring_register, fd, ZP_IORING_REGISTER_BUFFERS,
-			     &iov, 1), "IORING_REGISTER_BUFFERS: %s",
-		    strerror(errno));
-	return fd;
-}
-
 int main(int argc, char *argv[])
 {
 	long rss0, rss1, thp, cowed, saved, saved0, rec, want4k, bad;
@@ -173,7 +151,7 @@ int main(int argc, char *argv[])
 	struct kvm_vcpu *vcpu;
 	struct ucall uc;
 	struct kvm_vm *vm;
-	int pin_fd;
+	struct zp_ring ring;
 
 	ksft_print_header();
 	TEST_REQUIRE(!access(ZP_VMS, R_OK));
@@ -199,7 +177,8 @@ int main(int argc, char *argv[])
 	thp = zstat("cowed_thp") - thp;
 	TEST_ASSERT(thp == THP_COUNT, "%ld of %d first writes got a 2 MiB page",
 		    thp, THP_COUNT);
-	pin_fd = pin_as_dma(addr_gpa2hva(vm, PIN_GPA), PIN_PAGES * 4096);
+	/* Pinned the way a device's DMA buffer is (FOLL_PIN). */
+	zp_ring_init(&ring, addr_gpa2hva(vm, PIN_GPA), PIN_PAGES * 4096);
 
 	/* The first scans may have found zero pages of the guest's own. */
 	rec = zstat("pages_reclaimed");
@@ -245,7 +224,7 @@ int main(int argc, char *argv[])
 			 REWRITE, zstat("cowed") - cowed,
 			 (saved - zstat("bytes_saved")) / 4096);
 
-	close(pin_fd);
+	close(ring.fd);
 	kvm_vm_free(vm);
 	ksft_finished();
 }

@@ -10,6 +10,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "kvmext_test.h"
@@ -98,6 +101,121 @@ static inline long zp_rss_anon_pages(void)
 	fclose(f);
 	TEST_ASSERT(kb >= 0, "no RssAnon");
 	return kb / 4;
+}
+
+/*
+ * An io_uring, the way a device's DMA reaches guest memory: its fixed
+ * buffer is pinned (FOLL_PIN) and the kernel writes into it through the
+ * pin. <linux/io_uring.h> does not build beside glibc's <sys/uio.h>
+ * (RWF_* twice), so the ABI's few pieces used are spelled out here, as
+ * in that header.
+ */
+struct zp_sqring_offsets {
+	uint32_t head, tail, ring_mask, ring_entries, flags, dropped, array, resv1;
+	uint64_t resv2;
+};
+
+struct zp_cqring_offsets {
+	uint32_t head, tail, ring_mask, ring_entries, overflow, cqes, flags, resv1;
+	uint64_t resv2;
+};
+
+struct zp_uring_params {
+	uint32_t sq_entries, cq_entries, flags, sq_thread_cpu, sq_thread_idle;
+	uint32_t features, wq_fd, resv[3];
+	struct zp_sqring_offsets sq_off;
+	struct zp_cqring_offsets cq_off;
+};
+
+struct zp_uring_sqe {
+	uint8_t opcode, flags;
+	uint16_t ioprio;
+	int32_t fd;
+	uint64_t off, addr;
+	uint32_t len, rw_flags;
+	uint64_t user_data;
+	uint16_t buf_index, personality;
+	int32_t splice_fd_in;
+	uint64_t addr3, pad;
+};
+
+struct zp_uring_cqe {
+	uint64_t user_data;
+	int32_t res;
+	uint32_t flags;
+};
+
+#define ZP_IORING_OFF_SQ_RING		0ULL
+#define ZP_IORING_OFF_CQ_RING		0x8000000ULL
+#define ZP_IORING_OFF_SQES		0x10000000ULL
+#define ZP_IORING_OP_READ_FIXED		4
+#define ZP_IORING_ENTER_GETEVENTS	1
+#define ZP_IORING_REGISTER_BUFFERS	0
+
+struct zp_ring {
+	int fd;
+	unsigned int *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask;
+	struct zp_uring_sqe *sqes;
+	struct zp_uring_cqe *cqes;
+};
+
+/* An io_uring whose fixed buffer 0 pins @len bytes at @buf. */
+static inline void zp_ring_init(struct zp_ring *ring, void *buf, size_t len)
+{
+	struct zp_uring_params p = {};
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	void *sq, *cq;
+
+	_Static_assert(sizeof(p) == 120 && sizeof(struct zp_uring_sqe) == 64,
+		       "io_uring ABI");
+	ring->fd = syscall(__NR_io_uring_setup, 4, &p);
+	TEST_ASSERT(ring->fd >= 0, "io_uring_setup: %s", strerror(errno));
+	sq = mmap(NULL, p.sq_off.array + p.sq_entries * 4, PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_POPULATE, ring->fd, ZP_IORING_OFF_SQ_RING);
+	cq = mmap(NULL, p.cq_off.cqes + p.cq_entries * sizeof(struct zp_uring_cqe),
+		  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring->fd,
+		  ZP_IORING_OFF_CQ_RING);
+	ring->sqes = mmap(NULL, p.sq_entries * sizeof(struct zp_uring_sqe),
+			  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+			  ring->fd, ZP_IORING_OFF_SQES);
+	TEST_ASSERT(sq != MAP_FAILED && cq != MAP_FAILED && ring->sqes != MAP_FAILED,
+		    "io_uring mmap");
+	ring->sq_tail = sq + p.sq_off.tail;
+	ring->sq_mask = sq + p.sq_off.ring_mask;
+	ring->sq_array = sq + p.sq_off.array;
+	ring->cq_head = cq + p.cq_off.head;
+	ring->cq_tail = cq + p.cq_off.tail;
+	ring->cq_mask = cq + p.cq_off.ring_mask;
+	ring->cqes = cq + p.cq_off.cqes;
+	TEST_ASSERT(!syscall(__NR_io_uring_register, ring->fd,
+			     ZP_IORING_REGISTER_BUFFERS, &iov, 1),
+		    "IORING_REGISTER_BUFFERS: %s", strerror(errno));
+}
+
+/* Reads @len bytes of @file into the pinned buffer, through the pin. */
+static inline void zp_ring_read_fixed(struct zp_ring *ring, int file, void *buf,
+				      size_t len)
+{
+	unsigned int tail = *ring->sq_tail, head;
+	struct zp_uring_sqe *sqe = &ring->sqes[tail & *ring->sq_mask];
+	struct zp_uring_cqe *cqe;
+
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = ZP_IORING_OP_READ_FIXED;
+	sqe->fd = file;
+	sqe->addr = (uint64_t)buf;
+	sqe->len = len;
+	ring->sq_array[tail & *ring->sq_mask] = tail & *ring->sq_mask;
+	__atomic_store_n(ring->sq_tail, tail + 1, __ATOMIC_RELEASE);
+	TEST_ASSERT(syscall(__NR_io_uring_enter, ring->fd, 1, 1,
+			    ZP_IORING_ENTER_GETEVENTS, NULL, 0) == 1,
+		    "io_uring_enter: %s", strerror(errno));
+	head = *ring->cq_head;
+	TEST_ASSERT(head != __atomic_load_n(ring->cq_tail, __ATOMIC_ACQUIRE),
+		    "no completion");
+	cqe = &ring->cqes[head & *ring->cq_mask];
+	TEST_ASSERT(cqe->res == (int)len, "READ_FIXED: %d", cqe->res);
+	__atomic_store_n(ring->cq_head, head + 1, __ATOMIC_RELEASE);
 }
 
 #endif /* ZP_TEST_H */

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zp_boot_test: kvm-zeropage's boot phase (patent embodiment 4).
+ *
+ * - mode and boot_complete refuse bad values and change nothing;
+ * - in boot mode, scans run until boot completion is signalled through
+ *   sysfs, and none runs after it however much the guest writes;
+ * - back in always mode, the pages pending meanwhile are scanned at once;
+ * - the guest itself ends its boot phase by writing MSR_KVMEXT_HINT with
+ *   bit 40, as guest-pv does, when kvm-topo is loaded (argv[1] is its
+ *   path; the test loads it).
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kvmext/pv.h>
+
+#include "kselftest.h"
+#include "kvm_util.h"
+#include "processor.h"
+#include "test_util.h"
+#include "zp_test.h"
+
+#define SLOT		10
+#define GPA		0xc0000000ULL
+#define PAGES		2048
+#define STEP		512		/* twice the 1 MiB threshold */
+
+enum { CMD_ZERO = 1, CMD_SIGNAL };
+static uint64_t cmd, first_page, guest_result;
+
+static void guest_code(void)
+{
+	uint64_t i;
+
+	for (;;) {
+		GUEST_SYNC(0);
+		if (READ_ONCE(cmd) == CMD_SIGNAL) {
+			guest_result = wrmsr_safe(MSR_KVMEXT_HINT,
+						  KVMEXT_HINT_BOOT_COMPLETE);
+			continue;
+		}
+		/* A first write of zeros: a new private page, all zero. */
+		for (i = first_page; i < first_page + STEP; i++)
+			WRITE_ONCE(*(uint8_t *)(GPA + i * 4096), 0);
+	}
+}
+
+static struct kvm_vm *vm;
+static struct kvm_vcpu *vcpu;
+static char dir[128];
+
+static void guest_do(uint64_t c, uint64_t first)
+{
+	struct ucall uc;
+
+	cmd = c;
+	first_page = first;
+	sync_global_to_guest(vm, cmd);
+	sync_global_to_guest(vm, first_page);
+	kvmext_run_to_ucall(vcpu, &uc);
+	sync_global_from_guest(vm, guest_result);
+}
+
+static int vm_write(const char *file, const char *v)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return zp_write_file(path, v);
+}
+
+static const char *vm_read(const char *file)
+{
+	static char buf[64];
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	zp_read_file(path, buf, sizeof(buf));
+	return buf;
+}
+
+static void vm_start(void)
+{
+	struct ucall uc;
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, GPA, SLOT, PAGES, 0);
+	virt_map(vm, GPA, GPA, PAGES);
+	kvmext_run_to_ucall(vcpu, &uc);	/* to its first SYNC */
+	zp_vm_dir(dir, sizeof(dir));
+	TEST_ASSERT(!vm_write("threshold_mb", "1"), "threshold_mb 1");
+	zp_settle();
+}
+
+static void vm_stop(void)
+{
+	int i;
+
+	kvm_vm_free(vm);
+	for (i = 0; i < 50 && zstat("cowed") != -1; i++)
+		usleep(100000);
+	TEST_ASSERT(zstat("cowed") == -1, "the VM's state stayed");
+}
+
+int main(int argc, char *argv[])
+{
+	long scans, rec;
+	bool ok;
+
+	ksft_print_header();
+	TEST_REQUIRE(!access(ZP_VMS, R_OK));
+	ksft_set_plan(5);
+
+	vm_start();
+	ok = !strcmp(vm_read("mode"), "always");
+	ok &= vm_write("mode", "sometimes") == -EINVAL;
+	ok &= vm_write("mode", "\n") == -EINVAL;
+	ok &= vm_write("boot_complete", "0") == -EINVAL;
+	ok &= vm_write("boot_complete", "yes") == -EINVAL;
+	ok &= zp_write_file("/sys/module/kvm_zeropage/parameters/mode", "never") == -EINVAL;
+	ok &= !strcmp(vm_read("mode"), "always") && !strcmp(vm_read("boot_complete"), "0");
+	ksft_test_result(ok, "mode and boot_complete: bad values refused, nothing changed\n");
+
+	TEST_ASSERT(!vm_write("mode", "boot"), "mode boot");
+	scans = zstat("scans");
+	rec = zstat("pages_reclaimed");
+	guest_do(CMD_ZERO, 0);
+	zp_settle();
+	ksft_test_result(zstat("scans") > scans && zstat("pages_reclaimed") - rec >= STEP / 2,
+			 "boot phase: %ld scans handed back %ld of %d zero pages\n",
+			 zstat("scans") - scans, zstat("pages_reclaimed") - rec, STEP);
+
+	TEST_ASSERT(!vm_write("boot_complete", "1"), "boot_complete 1");
+	scans = zstat("scans");
+	rec = zstat("pages_reclaimed");
+	guest_do(CMD_ZERO, STEP);
+	zp_settle();
+	ksft_test_result(!strcmp(vm_read("boot_complete"), "1 admin") &&
+			 zstat("scans") == scans && zstat("pages_reclaimed") == rec &&
+			 zstat("pending") >= STEP,
+			 "boot complete (\"%s\"): %ld scans after %d more zero pages, %ld pending\n",
+			 vm_read("boot_complete"), zstat("scans") - scans, STEP,
+			 zstat("pending"));
+
+	TEST_ASSERT(!vm_write("mode", "always"), "mode always");
+	zp_settle();
+	ksft_test_result(zstat("scans") > scans && zstat("pages_reclaimed") - rec >= STEP / 2,
+			 "always again: the pending pages scanned at once, %ld handed back\n",
+			 zstat("pages_reclaimed") - rec);
+	vm_stop();
+
+	if (argc < 2) {
+		ksft_test_result_skip("the guest's signal: no kvm-topo path given\n");
+		ksft_finished();
+	}
+	TEST_ASSERT(!kvmext_module_load(argv[1], ""), "load kvm-topo");
+	vm_start();
+	TEST_ASSERT(!vm_write("mode", "boot"), "mode boot");
+	guest_do(CMD_SIGNAL, 0);
+	scans = zstat("scans");
+	guest_do(CMD_ZERO, 0);
+	zp_settle();
+	ksft_test_result(!guest_result && !strcmp(vm_read("boot_complete"), "1 guest") &&
+			 zstat("scans") == scans,
+			 "the guest's MSR_KVMEXT_HINT bit 40 (vector %lu) ends its boot phase: \"%s\", %ld scans after\n",
+			 guest_result, vm_read("boot_complete"), zstat("scans") - scans);
+	vm_stop();
+	TEST_ASSERT(!kvmext_module_unload("kvm_topo"), "unload kvm-topo");
+	ksft_finished();
+}
