@@ -15,6 +15,7 @@
 #include <linux/huge_mm.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
+#include <linux/sched.h>
 
 #include "../common/compat.h"
 #include <kvmext/pv.h>
@@ -56,6 +57,22 @@ void zp_cow_hook(unsigned long ip, unsigned long parent_ip,
 		/* A huge page may straddle the slot's ends: count what is in. */
 		first = max(address, slot->hva);
 		last = min(end, slot->hva + slot->npages * PAGE_SIZE);
+		if (nr > 1 && !current->mm) {
+			/*
+			 * khugepaged (no mm of its own) collapsed pages already
+			 * there: no guest write, but what was handed back there
+			 * is memory again, and splitting this page would only
+			 * have it collapsed again.
+			 */
+			set_bit(zp_slot_pmd_index(slot, address), slot->no_split);
+			saved = zp_bits_clear_count(slot->reclaimed,
+						    (first - slot->hva) >> PAGE_SHIFT,
+						    (last - first) >> PAGE_SHIFT);
+			if (saved)
+				atomic64_sub(saved, &vm->stats.saved);
+			atomic64_inc(&vm->stats.thp_recollapsed);
+			break;
+		}
 		zp_bits_set_atomic(slot->recent, (first - slot->hva) >> PAGE_SHIFT,
 				   (last - first) >> PAGE_SHIFT);
 		/* A page handed back and now written again saves nothing. */

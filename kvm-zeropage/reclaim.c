@@ -397,6 +397,10 @@ static bool zp_reclaim_thp(struct zp_scan *sc, struct vm_area_struct *vma,
 	spin_unlock(ptl);
 
 	zero = zp_thp_zero_pages(head);
+	/* khugepaged would collapse a split one again: whole or nothing. */
+	if (zero < HPAGE_PMD_NR &&
+	    test_bit(zp_slot_pmd_index(sc->slot, haddr), sc->slot->no_split))
+		pct = 101;
 	if (!zero || zero * 100 < pct * HPAGE_PMD_NR) {
 		if (zero)
 			atomic64_inc(&sc->vm->stats.thp_kept);

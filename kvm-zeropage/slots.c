@@ -79,6 +79,7 @@ void zp_slots_free_except(struct zp_slots *slots, const struct zp_slots *keep)
 		if (!zp_bitmap_in(slots->s[i].recent, keep)) {
 			kvfree(slots->s[i].recent);
 			kvfree(slots->s[i].reclaimed);
+			kvfree(slots->s[i].no_split);
 		}
 	kvfree(slots);
 }
@@ -187,6 +188,7 @@ static int zp_slots_adopt(struct zp_slots *new, const struct zp_slots *old)
 			    o->npages == s->npages && o->base_gfn == s->base_gfn) {
 				s->recent = o->recent;
 				s->reclaimed = o->reclaimed;
+				s->no_split = o->no_split;
 				break;
 			}
 		}
@@ -196,7 +198,9 @@ static int zp_slots_adopt(struct zp_slots *new, const struct zp_slots *old)
 					   sizeof(long), GFP_KERNEL_ACCOUNT);
 		s->reclaimed = kvcalloc(BITS_TO_LONGS(s->npages), sizeof(long),
 					GFP_KERNEL_ACCOUNT);
-		if (!s->recent || !s->reclaimed)
+		s->no_split = kvcalloc(BITS_TO_LONGS(zp_slot_pmds(s)), sizeof(long),
+				       GFP_KERNEL_ACCOUNT);
+		if (!s->recent || !s->reclaimed || !s->no_split)
 			return -ENOMEM;
 		bitmap_fill(s->recent, s->npages);
 		fresh++;

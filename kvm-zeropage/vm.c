@@ -336,6 +336,8 @@ int zp_vms_show(struct seq_file *m, void *unused)
 		seq_printf(m, "thp_reclaimed %lld\n", atomic64_read(&s->thp_reclaimed));
 		seq_printf(m, "thp_split %lld\n", atomic64_read(&s->thp_split));
 		seq_printf(m, "thp_kept %lld\n", atomic64_read(&s->thp_kept));
+		seq_printf(m, "thp_recollapsed %lld\n",
+			   atomic64_read(&s->thp_recollapsed));
 		seq_printf(m, "bytes_saved %lld\n",
 			   atomic64_read(&s->saved) << PAGE_SHIFT);
 		seq_printf(m, "not_present %lld\n", atomic64_read(&s->not_present));

@@ -60,6 +60,9 @@ int zp_parse_threshold_mb(const char *buf, long *mb);
  *	two arrays may share it while the new one replaces the old
  * @reclaimed: one bit per page handed back and not written since; owned
  *	and shared with @recent
+ * @no_split: one bit per 2 MB of host address space the slot touches,
+ *	set when khugepaged collapsed pages there again: a 2 MB page there
+ *	is handed back only whole; owned and shared with @recent
  */
 struct zp_slot {
 	unsigned long hva;
@@ -68,7 +71,21 @@ struct zp_slot {
 	int id;
 	unsigned long *recent;
 	unsigned long *reclaimed;
+	unsigned long *no_split;
 };
+
+/* Bits of @no_split: 2 MB blocks of host address space @slot touches. */
+static inline unsigned long zp_slot_pmds(const struct zp_slot *slot)
+{
+	return ((slot->hva + slot->npages * PAGE_SIZE - 1) >> PMD_SHIFT) -
+	       (slot->hva >> PMD_SHIFT) + 1;
+}
+
+static inline unsigned long zp_slot_pmd_index(const struct zp_slot *slot,
+					      unsigned long addr)
+{
+	return (addr >> PMD_SHIFT) - (slot->hva >> PMD_SHIFT);
+}
 
 /**
  * struct zp_slots - a VM's user memslots sorted by @hva, published by RCU
@@ -110,7 +127,10 @@ extern const char *const zp_skip_names[ZP_SKIP_NR];
  *	page counts 512)
  * @thp_reclaimed: 2 MB pages handed back whole, to the huge zero page
  * @thp_split: 2 MB pages split to hand back their zero part
- * @thp_kept: 2 MB pages with some zero part below thp_split_pct
+ * @thp_kept: 2 MB pages with some zero part below thp_split_pct, or
+ *	collapsed again by khugepaged and not all zero
+ * @thp_recollapsed: 2 MB pages khugepaged made again where pages were
+ *	handed back or split (not counted in @cowed)
  * @saved: pages handed back and not written since, now
  * @not_present: recorded pages no longer mapped when examined
  * @changed: pages found zero, then written before they were unmapped
@@ -121,6 +141,7 @@ extern const char *const zp_skip_names[ZP_SKIP_NR];
 struct zp_stats {
 	atomic64_t cowed, cowed_thp, scans, pages_scanned, zero_found;
 	atomic64_t pages_reclaimed, thp_reclaimed, thp_split, thp_kept, saved;
+	atomic64_t thp_recollapsed;
 	atomic64_t not_present, changed, retries;
 	atomic64_t skipped[ZP_SKIP_NR];
 	atomic64_t skipped_budget_wait;

@@ -427,8 +427,27 @@ select_tests() {
 	done
 }
 
+# Whether an L1 console shows the fault multi-threaded TCG (QEMU 7.2)
+# causes under nested SVM (Documentation/testing.rst): L1's first kernel
+# report is a stack overflow on an L2 vCPU thread ("CPU n/KVM") in the
+# page fault entry, which the per-CPU access at the start of
+# exc_page_fault re-enters while L1's kernel runs with a GS base that is
+# not its own. L2's own reports (its vCPU starving meanwhile) may come
+# first.
+tcg_gs_fault() {
+	local first
+	first=$(grep -vE '^L2\|' "$1" | grep -m1 -E "$BAD_CONSOLE") || return 1
+	case "$first" in
+	*"BUG: TASK stack guard page was hit"*) ;;
+	*) return 1 ;;
+	esac
+	grep -qE 'Comm: CPU [0-9]+/KVM' "$1" &&
+		grep -qE 'RIP: 0010:(error_entry|asm_exc_page_fault|exc_page_fault)\+' "$1"
+}
+
 # Boots the L1 VM of one tier for the tests matching a glob, under the
-# given TCG threading, and turns its KTAP into results.
+# given TCG threading, and turns its KTAP into results. An l2 boot that
+# died of tcg_gs_fault boots once more; the first console is kept.
 run_l1() {
 	local tier=$1 kernel=$2 boot=$3 glob=$4 tcg=$5
 	local dir=$OUT/$tier/$boot planned reported t0=$SECONDS rc=0
@@ -441,27 +460,39 @@ run_l1() {
 	for kv in ${smp//,/ }; do
 		ncpu=$((ncpu * ${kv#*=}))
 	done
-	: >"$console"
-	: >"$ktap"
-	log "booting the $tier L1 VM for $boot tests ($(basename "$kernel"), -smp $smp, $LAB_MEM, TCG $tcg)"
-	# shellcheck disable=SC2086
-	timeout -s KILL "$(vm_timeout $tests)" qemu-system-x86_64 \
-		-accel tcg,thread="$tcg" -M q35 -cpu EPYC -m "$LAB_MEM" \
-		${LAB_TCG_DEBUG:+-d "$LAB_TCG_DEBUG" -D "$dir/tcg.log"} \
-		-smp "$smp" \
-		-object memory-backend-ram,id=m0,size=$((${LAB_MEM%G} / 2))G \
-		-object memory-backend-ram,id=m1,size=$((${LAB_MEM%G} / 2))G \
-		-numa node,nodeid=0,cpus=0-$((ncpu / 2 - 1)),memdev=m0 \
-		-numa node,nodeid=1,cpus=$((ncpu / 2))-$((ncpu - 1)),memdev=m1 \
-		-nodefaults -display none -no-reboot \
-		-chardev file,id=con,path="$console" -serial chardev:con \
-		-chardev file,id=res,path="$ktap" -serial chardev:res \
-		-kernel "$kernel" -initrd "$OUT/$tier/initrd" \
-		-append "console=ttyS0 preempt=full panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 nmi_watchdog=0 watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60 lab.tier=$tier lab.tests=$(echo $tests | tr ' ' ,)" \
-		>"$dir/qemu.log" 2>&1 || rc=$?
-	log "$tier L1 VM for $boot tests exited ($rc) after $((SECONDS - t0)) s"
-	# The serial line turns \n into \r\n.
-	sed -i 's/\r$//' "$ktap" "$console"
+	while :; do
+		: >"$console"
+		: >"$ktap"
+		rc=0
+		log "booting the $tier L1 VM for $boot tests ($(basename "$kernel"), -smp $smp, $LAB_MEM, TCG $tcg)"
+		# shellcheck disable=SC2086
+		timeout -s KILL "$(vm_timeout $tests)" qemu-system-x86_64 \
+			-accel tcg,thread="$tcg" -M q35 -cpu EPYC -m "$LAB_MEM" \
+			${LAB_TCG_DEBUG:+-d "$LAB_TCG_DEBUG" -D "$dir/tcg.log"} \
+			-smp "$smp" \
+			-object memory-backend-ram,id=m0,size=$((${LAB_MEM%G} / 2))G \
+			-object memory-backend-ram,id=m1,size=$((${LAB_MEM%G} / 2))G \
+			-numa node,nodeid=0,cpus=0-$((ncpu / 2 - 1)),memdev=m0 \
+			-numa node,nodeid=1,cpus=$((ncpu / 2))-$((ncpu - 1)),memdev=m1 \
+			-nodefaults -display none -no-reboot \
+			-chardev file,id=con,path="$console" -serial chardev:con \
+			-chardev file,id=res,path="$ktap" -serial chardev:res \
+			-kernel "$kernel" -initrd "$OUT/$tier/initrd" \
+			-append "console=ttyS0 preempt=full panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 nmi_watchdog=0 watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60 lab.tier=$tier lab.tests=$(echo $tests | tr ' ' ,)" \
+			>"$dir/qemu.log" 2>&1 || rc=$?
+		log "$tier L1 VM for $boot tests exited ($rc) after $((SECONDS - t0)) s"
+		# The serial line turns \n into \r\n.
+		sed -i 's/\r$//' "$ktap" "$console"
+		# Once, and only for the emulator fault of tcg_gs_fault().
+		if [ "$tcg" = multi ] && [ ! -e "$dir/console-tcg-fault.log" ] &&
+			tcg_gs_fault "$console"; then
+			mv "$console" "$dir/console-tcg-fault.log"
+			echo "# $tier $boot: L1 died of multi-threaded TCG's wrong-GS-base fault on an L2 vCPU thread (Documentation/testing.rst); booting it once more, first console in $dir/console-tcg-fault.log"
+			t0=$SECONDS
+			continue
+		fi
+		break
+	done
 
 	planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$ktap" | head -n 1)
 	reported=0
