@@ -19,14 +19,14 @@ static struct dentry *zp_debugfs;
 /*
  * Every hook of the module, checked at load (common/hook.h). The first
  * ZP_LIFE_HOOKS entries are armed first and removed last: the destroy
- * hook must see every VM go for as long as the module holds VM state.
+ * hook must see every VM go for as long as the module holds VM state,
+ * and a scan may use the mm symbols until every VM's state is gone.
  */
-#define ZP_LIFE_HOOKS 3
+#define ZP_LIFE_HOOKS 14
 static struct kvmext_hook zp_hooks[] = {
 	KVMEXT_KPROBE("kvm_arch_destroy_vm", zp_vm_destroy_hook),
 	KVMEXT_SYMBOL("vm_list", &zp_vm_list),
 	KVMEXT_SYMBOL("kvm_lock", &zp_kvm_lock),
-	KVMEXT_KPROBE("kvm_arch_commit_memory_region", zp_commit_hook),
 	/* Reclaim: KSM's protocol spelled out (reclaim.c). */
 	KVMEXT_SYMBOL("__mmu_notifier_invalidate_range_start",
 		      &zp_mm.invalidate_range_start),
@@ -42,6 +42,7 @@ static struct kvmext_hook zp_hooks[] = {
 	KVMEXT_SYMBOL("lru_add_drain_all", &zp_mm.lru_add_drain_all),
 	KVMEXT_SYMBOL("transparent_hugepage_flags",
 		      &zp_mm.transparent_hugepage_flags),
+	KVMEXT_KPROBE("kvm_arch_commit_memory_region", zp_commit_hook),
 	/* Boot completion from the guest (threshold.c). */
 	KVMEXT_TRACEPOINT_EXPORTED(kvm_msr, zp_msr_hook, NULL),
 	/* Last: nothing is recorded before a scan can hand pages back. */

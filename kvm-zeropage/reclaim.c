@@ -320,7 +320,13 @@ static bool zp_reclaim_thp_whole(struct zp_scan *sc, struct vm_area_struct *vma,
 	ptl = pmd_lock(mm, pmd);
 	if (!pmd_same(*pmd, orig))
 		goto unlock;
-	old = pmdp_huge_get_and_clear(mm, haddr, pmd);
+	/*
+	 * Invalid but still huge, as change_huge_pmd() does it, not cleared:
+	 * a MADV_DONTNEED seeing an empty entry under the mmap read lock
+	 * would skip it and return while a restore below puts the data back.
+	 * Huge, it waits for the lock; faults and GUP wait or go slow.
+	 */
+	old = pmdp_establish(vma, haddr, pmd, pmd_mkinvalid(orig));
 	zp_mm.flush_tlb_mm_range(mm, haddr, end, PMD_SHIFT, false);
 	zp_mm.invalidate_range(mm, haddr, end);
 	if (zp_mm.folio_mapcount(folio) + 1 != folio_ref_count(folio)) {
@@ -436,6 +442,13 @@ static bool zp_reclaim_thp(struct zp_scan *sc, struct vm_area_struct *vma,
 	atomic64_inc(&sc->vm->stats.thp_split);
 	unlock_page(head);
 	put_page(head);
+	/*
+	 * The split proves the page was mapped somewhere, not here: this
+	 * entry may have been zapped and filled again meanwhile.
+	 */
+	orig = READ_ONCE(*pmd);
+	if (!pmd_present(orig) || pmd_trans_huge(orig) || pmd_bad(orig))
+		return true;
 	/* The 4K entries now there, 64 at a time; they count as read there. */
 	for (i = 0; i < HPAGE_PMD_NR; i += BITS_PER_LONG) {
 		unsigned long base = haddr + i * PAGE_SIZE;

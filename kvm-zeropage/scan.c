@@ -14,6 +14,7 @@
  * change under it, nor dirty logging start unseen.
  */
 #include <linux/delay.h>
+#include <linux/jiffies.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -74,7 +75,7 @@ static void zp_scan_word(struct zp_scan *sc, unsigned long w,
 
 	if (!zp_scan_budget(vm, n))
 		return;
-	if (!kvm_get_kvm_safe(vm->kvm))
+	if (!zp_vm_get_kvm(vm))
 		return;
 	if (!mmget_not_zero(sc->mm))
 		goto put_kvm;
@@ -157,11 +158,15 @@ void zp_scan_work(struct work_struct *work)
 	slots = rcu_dereference_protected(vm->slots,
 					  lockdep_is_held(&vm->slots_lock));
 	zp_scan_pass(sc, slots);
-	if (sc->busy && !test_bit(ZP_DYING, &vm->flags) && !zp_scans_stopped(vm)) {
+	if (sc->busy && !test_bit(ZP_DYING, &vm->flags) && !zp_scans_stopped(vm) &&
+	    time_after(jiffies, vm->last_drain + HZ / 10)) {
 		/*
 		 * Most are new pages still in a per-CPU LRU batch, which holds
-		 * a reference; KSM drains them once per pass too.
+		 * a reference; KSM drains them once per pass too. Draining
+		 * interrupts every CPU: at most ten times a second per VM,
+		 * however often a guest makes pages look busy.
 		 */
+		vm->last_drain = jiffies;
 		zp_mm.lru_add_drain_all();
 		sc->busy = 0;
 		zp_scan_pass(sc, slots);

@@ -194,15 +194,16 @@ static int zp_slots_adopt(struct zp_slots *new, const struct zp_slots *old)
 		}
 		if (s->recent)
 			continue;
-		s->recent = kvmalloc_array(BITS_TO_LONGS(s->npages),
-					   sizeof(long), GFP_KERNEL_ACCOUNT);
+		s->recent = kvcalloc(BITS_TO_LONGS(s->npages), sizeof(long),
+				     GFP_KERNEL_ACCOUNT);
 		s->reclaimed = kvcalloc(BITS_TO_LONGS(s->npages), sizeof(long),
 					GFP_KERNEL_ACCOUNT);
 		s->no_split = kvcalloc(BITS_TO_LONGS(zp_slot_pmds(s)), sizeof(long),
 				       GFP_KERNEL_ACCOUNT);
 		if (!s->recent || !s->reclaimed || !s->no_split)
 			return -ENOMEM;
-		bitmap_fill(s->recent, s->npages);
+		/* Not past the slot's end: other memory of the VMM is there. */
+		bitmap_set(s->recent, 0, s->npages);
 		fresh++;
 	}
 	return fresh;
@@ -219,7 +220,7 @@ void zp_slots_work(struct work_struct *work)
 	struct kvm *kvm = vm->kvm;
 	int fresh;
 
-	if (test_bit(ZP_DYING, &vm->flags) || !kvm_get_kvm_safe(kvm))
+	if (!zp_vm_get_kvm(vm))
 		return;
 	mutex_lock(&kvm->slots_lock);
 	new = zp_slots_read(kvm);
@@ -265,8 +266,15 @@ nomem:
 int zp_commit_hook(struct kprobe *p, struct pt_regs *regs)
 {
 	struct kvm *kvm = (struct kvm *)regs_get_kernel_argument(regs, 0);
-	struct zp_vm *vm = zp_vm_attach(kvm, GFP_NOWAIT | __GFP_NOWARN);
+	struct zp_vm *vm;
 
+	/*
+	 * kvm_arch_destroy_vm() deletes KVM's internal memslots after the
+	 * destroy hook let the VM go: never attach a VM being destroyed.
+	 */
+	if (!refcount_read(&kvm->users_count))
+		return 0;
+	vm = zp_vm_attach(kvm, GFP_NOWAIT | __GFP_NOWARN);
 	if (vm && !test_bit(ZP_DYING, &vm->flags))
 		queue_work(zp_wq, &vm->slots_work);
 	return 0;

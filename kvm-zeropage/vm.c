@@ -148,6 +148,26 @@ static struct zp_vm *zp_vm_find(struct kvm *kvm)
 }
 
 /**
+ * zp_vm_get_kvm() - take a reference on the VM unless it is going
+ * @vm: the VM's state
+ *
+ * KVM frees the VM right after kvm_arch_destroy_vm(), whose hook marks
+ * the state dying under zp_vms_lock: taken under the same lock, the
+ * reference never touches a freed VM.
+ *
+ * Return: true with a reference to drop with kvm_put_kvm().
+ */
+bool zp_vm_get_kvm(struct zp_vm *vm)
+{
+	bool ok;
+
+	spin_lock(&zp_vms_lock);
+	ok = !test_bit(ZP_DYING, &vm->flags) && kvm_get_kvm_safe(vm->kvm);
+	spin_unlock(&zp_vms_lock);
+	return ok;
+}
+
+/**
  * zp_vm_lookup() - kvm-zeropage's state for a VM, if it has one
  * @kvm: the VM
  *
@@ -200,6 +220,7 @@ struct zp_vm *zp_vm_attach(struct kvm *kvm, gfp_t gfp)
 	vm->pid = kvm->userspace_pid;
 	vm->seq = atomic_inc_return(&zp_vm_seq);
 	vm->threshold_mb = -1;
+	vm->last_drain = jiffies - HZ / 10;
 	if (zp_boot_mode_default())
 		set_bit(ZP_BOOT_MODE, &vm->flags);
 	mutex_init(&vm->slots_lock);

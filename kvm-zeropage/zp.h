@@ -168,6 +168,7 @@ enum {
  * @threshold_mb: this VM's threshold, -1 for the module parameter
  * @flags: ZP_*
  * @budget: the scan's page budget
+ * @last_drain: jiffies of the scan's last lru_add_drain_all()
  * @stats: counters
  * @scan_work: the scan (unit 240)
  * @slots_work: re-reads the memslots after a change
@@ -187,6 +188,7 @@ struct zp_vm {
 	long threshold_mb;
 	unsigned long flags;
 	struct zp_budget budget;
+	unsigned long last_drain;
 	struct zp_stats stats;
 	struct work_struct scan_work;
 	struct work_struct slots_work;
@@ -210,6 +212,7 @@ int zp_vm_init(void);
 void zp_vm_exit(void);
 struct zp_vm *zp_vm_attach(struct kvm *kvm, gfp_t gfp);
 struct zp_vm *zp_vm_lookup(struct kvm *kvm);
+bool zp_vm_get_kvm(struct zp_vm *vm);
 void zp_vm_attach_existing(void);
 int zp_vm_destroy_hook(struct kprobe *p, struct pt_regs *regs);
 int zp_vms_show(struct seq_file *m, void *unused);
