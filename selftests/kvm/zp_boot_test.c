@@ -67,10 +67,7 @@ static void guest_do(uint64_t c, uint64_t first)
 
 static int vm_write(const char *file, const char *v)
 {
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	return zp_write_file(path, v);
+	return zp_vm_write(dir, file, v);
 }
 
 static const char *vm_read(const char *file)
@@ -88,8 +85,7 @@ static void vm_start(void)
 	struct ucall uc;
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
-	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, GPA, SLOT, PAGES, 0);
-	virt_map(vm, GPA, GPA, PAGES);
+	zp_add_slot(vm, VM_MEM_SRC_ANONYMOUS, GPA, SLOT, PAGES);
 	kvmext_run_to_ucall(vcpu, &uc);	/* to its first SYNC */
 	zp_vm_dir(dir, sizeof(dir));
 	TEST_ASSERT(!vm_write("threshold_mb", "1"), "threshold_mb 1");

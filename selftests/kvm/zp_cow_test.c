@@ -91,15 +91,13 @@ int main(int argc, char *argv[])
 	int i;
 
 	ksft_print_header();
-	TEST_REQUIRE(!access("/sys/kernel/debug/kvm/kvm_zeropage/vms", R_OK));
+	TEST_REQUIRE(!access(ZP_VMS, R_OK));
 	ksft_set_plan(6);
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
-	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, GPA, SLOT, PAGES, 0);
-	virt_map(vm, GPA, GPA, PAGES);
-	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS_THP, THP_GPA, THP_SLOT,
-				    THP_COUNT * THP_SIZE / 4096, 0);
-	virt_map(vm, THP_GPA, THP_GPA, THP_COUNT * THP_SIZE / 4096);
+	zp_add_slot(vm, VM_MEM_SRC_ANONYMOUS, GPA, SLOT, PAGES);
+	zp_add_slot(vm, VM_MEM_SRC_ANONYMOUS_THP, THP_GPA, THP_SLOT,
+		    THP_COUNT * THP_SIZE / 4096);
 	kvmext_run_to_ucall(vcpu, &uc);	/* to its first SYNC */
 	zp_vm_dir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/threshold_mb", dir);

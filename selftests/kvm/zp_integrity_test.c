@@ -181,7 +181,7 @@ int main(int argc, char *argv[])
 	pthread_t vt[NR_VCPUS], vmm, pin, churn;
 	void *vmm_last, *pin_last;
 	long rec0, scans0, bad = -1;
-	char dir[128], path[256];
+	char dir[128];
 	uint64_t i, last;
 	int v;
 
@@ -190,16 +190,13 @@ int main(int argc, char *argv[])
 	ksft_set_plan(2);
 
 	vm = vm_create_with_vcpus(NR_VCPUS, guest_code, vcpus);
-	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, GPA, SLOT,
-				    PAGES + PIN_PAGES, 0);
-	virt_map(vm, GPA, GPA, PAGES + PIN_PAGES);
+	zp_add_slot(vm, VM_MEM_SRC_ANONYMOUS, GPA, SLOT, PAGES + PIN_PAGES);
 	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, CHURN_GPA, CHURN_SLOT,
 				    CHURN_PAGES, 0);
 	for (v = 0; v < NR_VCPUS; v++)
 		vcpu_args_set(vcpus[v], 1, v);
 	zp_vm_dir(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/threshold_mb", dir);
-	TEST_ASSERT(!zp_write_file(path, "1"), "threshold_mb 1");
+	TEST_ASSERT(!zp_vm_write(dir, "threshold_mb", "1"), "threshold_mb 1");
 	zp_settle();
 	rec0 = zstat("pages_reclaimed");
 	scans0 = zstat("scans");

@@ -147,7 +147,7 @@ static long vmm_check(struct kvm_vm *vm)
 int main(int argc, char *argv[])
 {
 	long rss0, rss1, thp, cowed, saved, saved0, rec, want4k, bad;
-	char dir[128], path[256];
+	char dir[128];
 	struct kvm_vcpu *vcpu;
 	struct ucall uc;
 	struct kvm_vm *vm;
@@ -158,18 +158,13 @@ int main(int argc, char *argv[])
 	ksft_set_plan(6);
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
-	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, GPA, SLOT, PAGES, 0);
-	virt_map(vm, GPA, GPA, PAGES);
-	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS_THP, THP_GPA, THP_SLOT,
-				    THP_COUNT * THP_SIZE / 4096, 0);
-	virt_map(vm, THP_GPA, THP_GPA, THP_COUNT * THP_SIZE / 4096);
-	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, PIN_GPA, PIN_SLOT,
-				    PIN_PAGES, 0);
-	virt_map(vm, PIN_GPA, PIN_GPA, PIN_PAGES);
+	zp_add_slot(vm, VM_MEM_SRC_ANONYMOUS, GPA, SLOT, PAGES);
+	zp_add_slot(vm, VM_MEM_SRC_ANONYMOUS_THP, THP_GPA, THP_SLOT,
+		    THP_COUNT * THP_SIZE / 4096);
+	zp_add_slot(vm, VM_MEM_SRC_ANONYMOUS, PIN_GPA, PIN_SLOT, PIN_PAGES);
 	kvmext_run_to_ucall(vcpu, &uc);	/* to its first SYNC */
 	zp_vm_dir(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/threshold_mb", dir);
-	TEST_ASSERT(!zp_write_file(path, "1000"), "threshold_mb 1000");
+	TEST_ASSERT(!zp_vm_write(dir, "threshold_mb", "1000"), "threshold_mb 1000");
 	zp_settle();
 
 	thp = zstat("cowed_thp");
@@ -184,7 +179,7 @@ int main(int argc, char *argv[])
 	rec = zstat("pages_reclaimed");
 	saved0 = zstat("bytes_saved");
 	rss0 = zp_rss_anon_pages();
-	TEST_ASSERT(!zp_write_file(path, "4"), "threshold_mb 4");
+	TEST_ASSERT(!zp_vm_write(dir, "threshold_mb", "4"), "threshold_mb 4");
 	zp_settle();
 	rss1 = zp_rss_anon_pages();
 

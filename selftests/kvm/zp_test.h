@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "kvm_util.h"
 #include "kvmext_test.h"
 #include "test_util.h"
 
@@ -58,6 +59,24 @@ static inline int zp_write_file(const char *path, const char *v)
 	ret = write(fd, v, strlen(v)) == (ssize_t)strlen(v) ? 0 : -errno;
 	close(fd);
 	return ret;
+}
+
+/* Writes @v to @file in the VM's sysfs directory @dir: 0 or -errno. */
+static inline int zp_vm_write(const char *dir, const char *file, const char *v)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return zp_write_file(path, v);
+}
+
+/* A memslot of @npages pages at @gpa, which the guest maps 1:1. */
+static inline void zp_add_slot(struct kvm_vm *vm,
+			       enum vm_mem_backing_src_type src, uint64_t gpa,
+			       uint32_t slot, uint64_t npages)
+{
+	vm_userspace_mem_region_add(vm, src, gpa, slot, npages, 0);
+	virt_map(vm, gpa, gpa, npages);
 }
 
 static inline void zp_read_file(const char *path, char *buf, size_t len)
