@@ -37,7 +37,7 @@ void zp_cow_hook(unsigned long ip, unsigned long parent_ip,
 	struct vm_area_struct *vma = (void *)kvmext_ftrace_arg(fregs, 1);
 	unsigned long address = kvmext_ftrace_arg(fregs, 2);
 	struct mm_struct *mm = vma->vm_mm;
-	unsigned long nr, end, first, last, saved;
+	unsigned long nr, end, first, n, saved;
 	struct zp_slots *slots;
 	struct zp_slot *slot;
 	struct zp_vm *vm;
@@ -55,36 +55,29 @@ void zp_cow_hook(unsigned long ip, unsigned long parent_ip,
 		if (!slot)
 			continue;
 		/* A huge page may straddle the slot's ends: count what is in. */
-		first = max(address, slot->hva);
-		last = min(end, slot->hva + slot->npages * PAGE_SIZE);
+		first = (max(address, slot->hva) - slot->hva) >> PAGE_SHIFT;
+		n = (min(end, slot->hva + slot->npages * PAGE_SIZE) - slot->hva) >>
+			PAGE_SHIFT;
+		n -= first;
+		/* What was handed back there is memory again. */
+		saved = zp_bits_clear_count(slot->reclaimed, first, n);
+		if (saved)
+			atomic64_sub(saved, &vm->stats.saved);
 		if (nr > 1 && !current->mm) {
 			/*
 			 * khugepaged (no mm of its own) collapsed pages already
-			 * there: no guest write, but what was handed back there
-			 * is memory again, and splitting this page would only
-			 * have it collapsed again.
+			 * there: no guest write, and splitting this page would
+			 * only have it collapsed again.
 			 */
 			set_bit(zp_slot_pmd_index(slot, address), slot->no_split);
-			saved = zp_bits_clear_count(slot->reclaimed,
-						    (first - slot->hva) >> PAGE_SHIFT,
-						    (last - first) >> PAGE_SHIFT);
-			if (saved)
-				atomic64_sub(saved, &vm->stats.saved);
 			atomic64_inc(&vm->stats.thp_recollapsed);
 			break;
 		}
-		zp_bits_set_atomic(slot->recent, (first - slot->hva) >> PAGE_SHIFT,
-				   (last - first) >> PAGE_SHIFT);
-		/* A page handed back and now written again saves nothing. */
-		saved = zp_bits_clear_count(slot->reclaimed,
-					    (first - slot->hva) >> PAGE_SHIFT,
-					    (last - first) >> PAGE_SHIFT);
-		if (saved)
-			atomic64_sub(saved, &vm->stats.saved);
-		atomic64_add((last - first) >> PAGE_SHIFT, &vm->stats.cowed);
+		zp_bits_set_atomic(slot->recent, first, n);
+		atomic64_add(n, &vm->stats.cowed);
 		if (nr > 1)
 			atomic64_inc(&vm->stats.cowed_thp);
-		zp_recorded(vm, (last - first) >> PAGE_SHIFT);
+		zp_recorded(vm, n);
 		break;
 	}
 	rcu_read_unlock();
