@@ -266,7 +266,8 @@ int kvmext_hooks_install(struct kvmext_hook *hooks, unsigned int n)
 	if (!missing)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
-		missing[i] = !kvmext_hook_resolve(&hooks[i]);
+		missing[i] = !kvmext_hook_resolve(&hooks[i]) &&
+			     !hooks[i].optional;
 		any_missing |= missing[i];
 	}
 	if (any_missing) {

@@ -71,6 +71,8 @@ enum kvmext_hook_type {
  * @tp_live: private: the tracepoint the probe is registered on
  * @target: private: FTRACE, REDIRECT: the resolved address of the function
  * @installed: private: set while the hook is live
+ * @optional: SYMBOL: a symbol the module can do without; if the kernel
+ *	lacks it, *@addr stays NULL and the load goes on
  *
  * Tables are built with the KVMEXT_* initialiser macros below and passed
  * whole to kvmext_hooks_install() and kvmext_hooks_remove().
@@ -100,11 +102,16 @@ struct kvmext_hook {
 	struct tracepoint *tp_live;
 	unsigned long target;
 	bool installed;
+	bool optional;
 };
 
 #define KVMEXT_SYMBOL(_name, _addr)					\
 	{ .type = KVMEXT_HOOK_SYMBOL, .name = (_name),			\
 	  .addr = (void **)(_addr) }
+
+#define KVMEXT_SYMBOL_OPTIONAL(_name, _addr)				\
+	{ .type = KVMEXT_HOOK_SYMBOL, .name = (_name),			\
+	  .addr = (void **)(_addr), .optional = true }
 
 #define KVMEXT_TRACEPOINT(_name, _probe, _data)				\
 	{ .type = KVMEXT_HOOK_TRACEPOINT, .name = (_name),		\

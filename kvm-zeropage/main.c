@@ -23,6 +23,8 @@ static struct dentry *zp_debugfs;
  * and a scan may use the mm symbols until every VM's state is gone.
  */
 #define ZP_LIFE_HOOKS 14
+static unsigned int *zp_max_ptes_none;
+
 static struct kvmext_hook zp_hooks[] = {
 	KVMEXT_KPROBE("kvm_arch_destroy_vm", zp_vm_destroy_hook),
 	KVMEXT_SYMBOL("vm_list", &zp_vm_list),
@@ -42,6 +44,8 @@ static struct kvmext_hook zp_hooks[] = {
 	KVMEXT_SYMBOL("lru_add_drain_all", &zp_mm.lru_add_drain_all),
 	KVMEXT_SYMBOL("transparent_hugepage_flags",
 		      &zp_mm.transparent_hugepage_flags),
+	/* Only for the notice of zp_khugepaged_notice(). */
+	KVMEXT_SYMBOL_OPTIONAL("khugepaged_max_ptes_none", &zp_max_ptes_none),
 	KVMEXT_KPROBE("kvm_arch_commit_memory_region", zp_commit_hook),
 	/* Boot completion from the guest (threshold.c). */
 	KVMEXT_TRACEPOINT_EXPORTED(kvm_msr, zp_msr_hook, NULL),
@@ -68,6 +72,7 @@ static int __init zp_init(void)
 		return ret;
 	}
 	zp_vm_attach_existing();
+	zp_khugepaged_notice(zp_max_ptes_none);
 	pr_info("handing zero-filled guest pages back on kernel %s\n",
 		init_utsname()->release);
 	return 0;

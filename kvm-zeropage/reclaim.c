@@ -470,6 +470,30 @@ counted:
 }
 
 /**
+ * zp_khugepaged_notice() - say so if khugepaged will undo our splits
+ * @max_ptes_none: khugepaged's setting, NULL where the kernel hides it
+ *
+ * khugepaged collapses a PTE table with at most max_ptes_none empty or
+ * zero entries. A 2 MB page is split here when at least thp_split_pct of
+ * it is zero, so at the default of 511 every split page that still holds
+ * data becomes a 2 MB page again, and its zero part is memory again.
+ * That is the administrator's trade (THP coverage against memory), so
+ * it is only said, once, at load.
+ */
+void zp_khugepaged_notice(const unsigned int *max_ptes_none)
+{
+	unsigned int pct = READ_ONCE(thp_split_pct), none, below;
+
+	if (!max_ptes_none || pct > 100)
+		return;
+	none = READ_ONCE(*max_ptes_none);
+	below = HPAGE_PMD_NR * pct / 100;
+	if (none >= below)
+		pr_notice("khugepaged's max_ptes_none is %u: 2 MB pages split here (thp_split_pct %u) will be collapsed again while they hold data; below %u they stay split\n",
+			  none, pct, below);
+}
+
+/**
  * zp_reclaim_window() - hand back what is zero among recorded pages
  * @sc: the scan, holding a reference on the VM and its address space, the
  *	VM's SRCU read side and the address space's mmap lock for reading

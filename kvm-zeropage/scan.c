@@ -25,9 +25,11 @@
 #include "trace.h"
 
 /* Waits for the budget to allow @n more pages; false if the VM goes. */
-static bool zp_scan_budget(struct zp_vm *vm, unsigned int n)
+static bool zp_scan_budget(struct zp_scan *sc, unsigned int n)
 {
 	unsigned long rate = zp_scan_rate();
+	struct zp_vm *vm = sc->vm;
+	u64 t;
 
 	while (n) {
 		if (test_bit(ZP_DYING, &vm->flags))
@@ -37,7 +39,10 @@ static bool zp_scan_budget(struct zp_vm *vm, unsigned int n)
 			continue;
 		}
 		atomic64_inc(&vm->stats.skipped_budget_wait);
+		t = ktime_get_ns();
 		fsleep(div_u64(zp_budget_wait_ns(rate), NSEC_PER_USEC) + 1);
+		/* Waiting is not work: scan_busy_us counts the work. */
+		sc->waited_ns += ktime_get_ns() - t;
 	}
 	return true;
 }
@@ -73,7 +78,7 @@ static void zp_scan_word(struct zp_scan *sc, unsigned long w,
 	bool stale;
 	int idx;
 
-	if (!zp_scan_budget(vm, n))
+	if (!zp_scan_budget(sc, n))
 		return;
 	if (!zp_vm_get_kvm(vm))
 		return;
@@ -178,6 +183,7 @@ void zp_scan_work(struct work_struct *work)
 	atomic64_add(sc->reclaimed, &vm->stats.pages_reclaimed);
 	trace_kvm_zeropage_scan_end(vm->pid, sc->scanned, sc->zero,
 				    sc->reclaimed, ktime_get_ns() - t0);
+	atomic64_add(ktime_get_ns() - t0 - sc->waited_ns, &vm->stats.scan_busy_ns);
 	kfree(sc);
 
 	clear_bit(ZP_SCAN_QUEUED, &vm->flags);
@@ -185,4 +191,6 @@ void zp_scan_work(struct work_struct *work)
 	smp_mb__after_atomic();
 	if (atomic_long_read(&vm->pending) >= zp_threshold_pages(vm))
 		zp_scan_request(vm);
+	else
+		zp_flush_arm(vm);
 }

@@ -4,7 +4,10 @@
  * copy-on-write hook adds to the VM's counter; the addition that takes it
  * to the VM's threshold queues a scan, and the scan takes the counter
  * back to zero when it starts, so pages recorded during a scan count
- * towards the next one. The threshold is the module parameter
+ * towards the next one. Pages that stay below the threshold would wait
+ * for the guest's next writes, however long: flush_ms after the first of
+ * them was recorded, they are scanned anyway (0 keeps the patent's model,
+ * where only the threshold starts a scan). The threshold is the module parameter
  * threshold_mb (default 32 MiB, as in the patent) or the VM's own
  * (/sys/kernel/kvm_zeropage/vms/<pid>-<n>/threshold_mb).
  *
@@ -59,6 +62,21 @@ static const struct kernel_param_ops zp_rate_ops = {
 module_param_cb(scan_rate, &zp_rate_ops, &scan_rate, 0644);
 MODULE_PARM_DESC(scan_rate,
 		 "Pages per second one VM's scan may read (1-2^30, default 262144 = 1 GiB/s)");
+
+static unsigned int flush_ms = 500;
+
+static int zp_set_flush(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, 60000);
+}
+
+static const struct kernel_param_ops zp_flush_ops = {
+	.set = zp_set_flush,
+	.get = param_get_uint,
+};
+module_param_cb(flush_ms, &zp_flush_ops, &flush_ms, 0644);
+MODULE_PARM_DESC(flush_ms,
+		 "ms after which pages below the threshold are scanned anyway (0-60000, 0 = never, default 500)");
 
 static bool boot_mode;
 
@@ -206,4 +224,45 @@ void zp_recorded(struct zp_vm *vm, unsigned long nr)
 	 */
 	if (zp_crossed(after - nr, after, zp_threshold_pages(vm)))
 		zp_scan_request(vm);
+	else if (after == nr)
+		zp_flush_arm(vm);
+}
+
+/**
+ * zp_flush_arm() - scan what is recorded flush_ms from now, threshold or not
+ * @vm: the VM
+ *
+ * Armed by the first page recorded after a scan started, and by a scan
+ * that ends with pages recorded below the threshold. Once armed it stays
+ * so: the first page starts the clock, not the last.
+ *
+ * Context: any, including the page table lock of the copy-on-write hook.
+ */
+void zp_flush_arm(struct zp_vm *vm)
+{
+	unsigned int ms = READ_ONCE(flush_ms);
+
+	if (!ms || test_bit(ZP_DYING, &vm->flags) || zp_scans_stopped(vm) ||
+	    atomic_long_read(&vm->pending) <= 0)
+		return;
+	queue_delayed_work(zp_wq, &vm->flush_work, msecs_to_jiffies(ms));
+}
+
+/**
+ * zp_flush_work() - start a scan of pages that stayed below the threshold
+ * @work: the VM's flush_work
+ *
+ * A scan running now takes the counter when it started; what it leaves
+ * is armed again when it ends (zp_scan_work()).
+ */
+void zp_flush_work(struct work_struct *work)
+{
+	struct zp_vm *vm = container_of(to_delayed_work(work), struct zp_vm,
+					flush_work);
+
+	if (atomic_long_read(&vm->pending) <= 0 ||
+	    test_bit(ZP_SCAN_QUEUED, &vm->flags))
+		return;
+	atomic64_inc(&vm->stats.flushes);
+	zp_scan_request(vm);
 }

@@ -10,6 +10,7 @@
  */
 #include <linux/hashtable.h>
 #include <linux/kobject.h>
+#include <linux/moduleparam.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -31,6 +32,41 @@ const char *const zp_skip_names[ZP_SKIP_NR] = {
 	[ZP_SKIP_THP_PTE] = "thp_pte",
 };
 static DEFINE_SPINLOCK(zp_vms_lock);
+
+/*
+ * How many VMs' scans, memslot re-reads and flushes may run at once; 0 is
+ * the workqueue's default (at least 512). Each scan also has its own page
+ * budget (scan_rate): this bounds how many CPUs all VMs' scans can take.
+ */
+static unsigned int max_scan_workers;
+
+static int zp_set_workers(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int ret = kstrtouint(val, 0, &n);
+
+	if (ret)
+		return ret;
+	if (n > WQ_MAX_ACTIVE)
+		return -EINVAL;
+	WRITE_ONCE(max_scan_workers, n);
+	/*
+	 * Called with kernel_param_lock held, which zp_vm_init() and
+	 * zp_vm_exit() take around zp_wq; before the one and after the other
+	 * only the value is kept.
+	 */
+	if (zp_wq)
+		workqueue_set_max_active(zp_wq, n ?: WQ_DFL_ACTIVE);
+	return 0;
+}
+
+static const struct kernel_param_ops zp_workers_ops = {
+	.set = zp_set_workers,
+	.get = param_get_uint,
+};
+module_param_cb(max_scan_workers, &zp_workers_ops, &max_scan_workers, 0644);
+MODULE_PARM_DESC(max_scan_workers,
+		 "Scans of all VMs that may run at once (0-512, default 0 = the workqueue's default)");
 static struct workqueue_struct *zp_free_wq;
 static struct kobject *zp_sysfs_root, *zp_sysfs_vms;
 static atomic_t zp_vm_seq = ATOMIC_INIT(0);
@@ -186,6 +222,8 @@ static void zp_vm_free(struct zp_vm *vm)
 	kvmext_vm_dir_del(vm->sysfs);
 	cancel_work_sync(&vm->slots_work);
 	cancel_work_sync(&vm->scan_work);
+	/* After the scan, which arms it; neither queues once ZP_DYING is set. */
+	cancel_delayed_work_sync(&vm->flush_work);
 	zp_slots_free_except(rcu_dereference_protected(vm->slots, true), NULL);
 	kfree(vm);
 }
@@ -226,6 +264,7 @@ struct zp_vm *zp_vm_attach(struct kvm *kvm, gfp_t gfp)
 	mutex_init(&vm->slots_lock);
 	zp_budget_init(&vm->budget, zp_scan_rate(), ktime_get_ns());
 	INIT_WORK(&vm->scan_work, zp_scan_work);
+	INIT_DELAYED_WORK(&vm->flush_work, zp_flush_work);
 	INIT_WORK(&vm->slots_work, zp_slots_work);
 	INIT_WORK(&vm->sysfs_work, zp_vm_sysfs_add);
 	INIT_RCU_WORK(&vm->free_work, zp_vm_free_work);
@@ -369,6 +408,9 @@ int zp_vms_show(struct seq_file *m, void *unused)
 				   atomic64_read(&s->skipped[i]));
 		seq_printf(m, "skipped_budget_wait %lld\n",
 			   atomic64_read(&s->skipped_budget_wait));
+		seq_printf(m, "scan_busy_us %lld\n",
+			   div_u64(atomic64_read(&s->scan_busy_ns), NSEC_PER_USEC));
+		seq_printf(m, "flushes %lld\n", atomic64_read(&s->flushes));
 	}
 	rcu_read_unlock();
 	return 0;
@@ -382,7 +424,9 @@ int zp_vms_show(struct seq_file *m, void *unused)
 int zp_vm_init(void)
 {
 	/* Scans sleep on their budget: unbound, so they do not hold a CPU. */
-	zp_wq = alloc_workqueue("kvm_zeropage", WQ_UNBOUND, 0);
+	kernel_param_lock(THIS_MODULE);
+	zp_wq = alloc_workqueue("kvm_zeropage", WQ_UNBOUND, max_scan_workers);
+	kernel_param_unlock(THIS_MODULE);
 	zp_free_wq = alloc_workqueue("kvm_zeropage_free", 0, 0);
 	zp_sysfs_root = kobject_create_and_add("kvm_zeropage", kernel_kobj);
 	zp_sysfs_vms = zp_sysfs_root ?
@@ -418,10 +462,13 @@ void zp_vm_exit(void)
 	/* ... and runs before the workqueue goes. */
 	if (zp_free_wq)
 		destroy_workqueue(zp_free_wq);
+	/* A max_scan_workers write holds the lock while it uses zp_wq. */
+	kernel_param_lock(THIS_MODULE);
 	if (zp_wq)
 		destroy_workqueue(zp_wq);
+	zp_wq = NULL;
+	kernel_param_unlock(THIS_MODULE);
 	kobject_put(zp_sysfs_vms);
 	kobject_put(zp_sysfs_root);
 	zp_free_wq = NULL;
-	zp_wq = NULL;
 }

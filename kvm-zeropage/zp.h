@@ -137,6 +137,8 @@ extern const char *const zp_skip_names[ZP_SKIP_NR];
  * @retries: pages held by someone for a moment, tried again
  * @skipped: recorded pages left alone, by enum zp_skip
  * @skipped_budget_wait: times a scan waited for its page budget
+ * @scan_busy_ns: time scans ran, not counting their waits for the budget
+ * @flushes: scans started by flush_ms rather than by the threshold
  */
 struct zp_stats {
 	atomic64_t cowed, cowed_thp, scans, pages_scanned, zero_found;
@@ -145,6 +147,7 @@ struct zp_stats {
 	atomic64_t not_present, changed, retries;
 	atomic64_t skipped[ZP_SKIP_NR];
 	atomic64_t skipped_budget_wait;
+	atomic64_t scan_busy_ns, flushes;
 };
 
 enum {
@@ -171,6 +174,7 @@ enum {
  * @last_drain: jiffies of the scan's last lru_add_drain_all()
  * @stats: counters
  * @scan_work: the scan (unit 240)
+ * @flush_work: scans what stayed below the threshold for flush_ms
  * @slots_work: re-reads the memslots after a change
  * @sysfs_work: creates @sysfs, which needs process context
  * @free_work: frees the state a grace period after it left the table
@@ -191,6 +195,7 @@ struct zp_vm {
 	unsigned long last_drain;
 	struct zp_stats stats;
 	struct work_struct scan_work;
+	struct delayed_work flush_work;
 	struct work_struct slots_work;
 	struct work_struct sysfs_work;
 	struct rcu_work free_work;
@@ -240,6 +245,8 @@ long zp_threshold_mb(struct zp_vm *vm);
 unsigned long zp_scan_rate(void);
 void zp_recorded(struct zp_vm *vm, unsigned long nr);
 void zp_scan_request(struct zp_vm *vm);
+void zp_flush_arm(struct zp_vm *vm);
+void zp_flush_work(struct work_struct *work);
 bool zp_boot_mode_default(void);
 bool zp_scans_stopped(struct zp_vm *vm);
 void zp_boot_complete(struct zp_vm *vm, bool by_guest);
@@ -274,6 +281,7 @@ struct zp_scan {
 	struct mm_struct *mm;
 	struct zp_slot *slot;
 	unsigned long scanned, zero, reclaimed, busy;
+	u64 waited_ns;
 	int nr;
 	unsigned long addr[ZP_RUN_MAX];
 	struct page *page[ZP_RUN_MAX];
@@ -317,6 +325,7 @@ struct zp_mm_syms {
 };
 
 extern struct zp_mm_syms zp_mm;
+void zp_khugepaged_notice(const unsigned int *max_ptes_none);
 unsigned long zp_reclaim_window(struct zp_scan *sc, unsigned long base,
 				unsigned long bits);
 
