@@ -12,6 +12,10 @@
  * - in a memslot with huge pages, a first write counts 512 pages per
  *   huge page;
  * - the per-VM threshold refuses bad values and changes nothing then;
+ * - with flush_ms set (the lab loads the module with 0), pages that stay
+ *   below the threshold are scanned that long after the first of them,
+ *   by one scan; flush_ms refuses bad values;
+ * - max_scan_workers refuses bad values, and one worker still scans;
  * - unloaded with the VM running and loaded again (argv[1]: the module),
  *   the module attaches the VM and its first scan finds the zero pages
  *   written while it was away;
@@ -44,6 +48,9 @@
 #define STEP_B		24		/* reaches it with its last page */
 #define ZEROS		((STEP_A + STEP_B) / 2)	/* the even pages */
 #define STEP_C		200		/* written while the module is away */
+#define STEP_D		100		/* below the threshold, then flush_ms */
+#define FLUSH_MS	"/sys/module/kvm_zeropage/parameters/flush_ms"
+#define WORKERS		"/sys/module/kvm_zeropage/parameters/max_scan_workers"
 
 enum { CMD_THP = 1, CMD_PAGES };
 static uint64_t cmd, first_page, nr_pages;
@@ -92,7 +99,7 @@ int main(int argc, char *argv[])
 
 	ksft_print_header();
 	TEST_REQUIRE(!access(ZP_VMS, R_OK));
-	ksft_set_plan(6);
+	ksft_set_plan(8);
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
 	zp_add_slot(vm, VM_MEM_SRC_ANONYMOUS, GPA, SLOT, PAGES);
@@ -164,6 +171,48 @@ int main(int argc, char *argv[])
 	ok &= !strcmp(buf, "32 default");
 	ksft_test_result(ok, "threshold_mb: bad values refused, nothing changed; \"default\" reads \"%s\"\n",
 			 buf);
+
+	zp_read_file(FLUSH_MS, buf, sizeof(buf));
+	TEST_ASSERT(!strcmp(buf, "0"), "the test wants the module loaded with flush_ms=0");
+	ok = zp_write_file(FLUSH_MS, "60001") == -EINVAL;
+	ok &= zp_write_file(FLUSH_MS, "-1") == -EINVAL;
+	ok &= zp_write_file(FLUSH_MS, "soon") == -EINVAL;
+	zp_read_file(FLUSH_MS, buf, sizeof(buf));
+	ok &= !strcmp(buf, "0");
+	scans = zstat("scans");
+	scanned = zstat("pages_scanned");
+	zero = zstat("zero_found");
+	TEST_ASSERT(!zp_write_file(FLUSH_MS, "200"), "flush_ms 200");
+	guest_do(vm, vcpu, CMD_PAGES, STEP_A + STEP_B + STEP_C, STEP_D);
+	for (i = 0; i < 50 && zstat("scans") == scans; i++)
+		usleep(100000);
+	zp_settle();
+	/* Zero pages of the guest's own (its stack) may be found too. */
+	ok &= zstat("scans") - scans == 1 && zstat("flushes") == 1 &&
+	      zstat("pending") == 0 && zstat("zero_found") - zero >= STEP_D / 2;
+	ksft_test_result(ok, "flush_ms: %ld scan of %ld pages below the threshold, %ld zero (%d written zero); bad values refused\n",
+			 zstat("scans") - scans, zstat("pages_scanned") - scanned,
+			 zstat("zero_found") - zero, STEP_D / 2);
+	TEST_ASSERT(!zp_write_file(FLUSH_MS, "0"), "flush_ms 0");
+
+	ok = zp_write_file(WORKERS, "513") == -EINVAL;
+	ok &= zp_write_file(WORKERS, "many") == -EINVAL;
+	zp_read_file(WORKERS, buf, sizeof(buf));
+	ok &= !strcmp(buf, "0");
+	ok &= !zp_write_file(WORKERS, "1");
+	zp_read_file(WORKERS, buf, sizeof(buf));
+	ok &= !strcmp(buf, "1");
+	/* One worker still scans: a lower threshold is already crossed. */
+	scans = zstat("scans");
+	guest_do(vm, vcpu, CMD_PAGES, STEP_A + STEP_B + STEP_C + STEP_D, 300);
+	TEST_ASSERT(!zp_write_file(path, "1"), "threshold_mb 1");
+	for (i = 0; i < 50 && zstat("scans") == scans; i++)
+		usleep(100000);
+	zp_settle();
+	ok &= zstat("scans") > scans;
+	ok &= !zp_write_file(WORKERS, "0");
+	TEST_ASSERT(!zp_write_file(path, "default"), "threshold_mb default");
+	ksft_test_result(ok, "max_scan_workers: bad values refused, 1 worker scans\n");
 
 	if (argc > 1) {
 		long z;
