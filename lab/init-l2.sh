@@ -32,8 +32,12 @@ result $? "KVM paravirtual clock available"
 # why), and fails otherwise.
 # "l2bench" on the kernel command line runs the benchmarks instead
 # (lab/tests/91-bench-l2-hints.sh).
+# "l2suite=NAME" runs /lab/NAME instead (lab/l2-NAME in the tree).
 dir=/lab/tests
 grep -qw l2bench /proc/cmdline && dir=/lab/bench
+for w in $(cat /proc/cmdline); do
+	case "$w" in l2suite=*) dir=/lab/${w#l2suite=} ;; esac
+done
 for t in $dir/*.sh; do
 	[ -e "$t" ] || continue
 	out=$(sh "$t" 2>&1)

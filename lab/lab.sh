@@ -364,6 +364,11 @@ mk_l2_initramfs() {
 	cp "$LAB"/l2-tests/*.sh "$root/lab/tests/"
 	cp "$LAB"/l2-lib.sh "$root/lab/"
 	cp "$LAB"/l2-bench/*.sh "$root/lab/bench/"
+	mkdir -p "$root/lab/zeropage" "$root/lab/density"
+	cp "$LAB"/l2-zeropage/*.sh "$root/lab/zeropage/"
+	cp "$LAB"/l2-density/*.sh "$root/lab/density/"
+	gcc -static -O2 -Wall -o "$root/bin/l2-mem" "$LAB/l2-tools/l2-mem.c" ||
+		die "cannot build the L2 memory workload (needs libc6-dev)"
 	mk_cpio "$root" "$OUT/l2/$tier/initrd"
 }
 
@@ -643,6 +648,15 @@ cmd_bench() {
 	echo "==== Benchmarks, stock kernel $KVER in the L1 VM ($OUT/stock/bench/results.ktap)"
 	cat "$OUT"/stock/bench/results.ktap "$OUT"/stock/bench-l2/results.ktap 2>/dev/null |
 		sed -n 's/^## # //p' | tee "$OUT/bench.txt"
+	# kvm-zeropage's memory over time (lab/tests/92-bench-zeropage.sh).
+	if sed -n 's/^## plot //p' "$OUT"/stock/bench/results.ktap >"$OUT/zeropage-memory.txt" &&
+		[ -s "$OUT/zeropage-memory.txt" ]; then
+		awk -v title="VMM memory while a 512 MiB guest zeroes 384 MiB, first 10 s" -v xlimit=10 \
+			-f "$LAB/plot.awk" "$OUT/zeropage-memory.txt" >"$OUT/zeropage-memory-10s.svg"
+		awk -v title="VMM memory while a 512 MiB guest zeroes 384 MiB" \
+			-f "$LAB/plot.awk" "$OUT/zeropage-memory.txt" >"$OUT/zeropage-memory.svg"
+		echo "# kvm-zeropage memory over time: $OUT/zeropage-memory.svg, $OUT/zeropage-memory-10s.svg"
+	fi
 	summary
 }
 

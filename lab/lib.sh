@@ -41,14 +41,15 @@ run_kunit() {
 }
 
 # Boots L2 under an unchanged QEMU, console on stdout: $1 the L1 CPUs QEMU
-# may use, $2 vCPUs, $3 more kernel parameters, then more QEMU arguments.
+# may use, $2 vCPUs, $3 more kernel parameters, then more QEMU arguments;
+# L2_MEM sets its RAM (default 256M).
 # The L2 CPU drops XSAVE: under TCG, L1 KVM reports an XSAVE area size
 # without AVX while enumerating AVX, and the L2 kernel WARNs.
 l2_run() {
 	local cpus=$1 smp=$2 append=$3
 	shift 3
 	taskset -c "$cpus" qemu-system-x86_64 -M microvm -enable-kvm -cpu "${L2_CPU:-host,-xsave}" \
-		-smp "$smp" -m 256M \
+		-smp "$smp" -m "${L2_MEM:-256M}" \
 		-nodefaults -no-user-config -display none -no-reboot -serial stdio \
 		-name l2,debug-threads=on -kernel /l2/vmlinuz -initrd /l2/initrd \
 		-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60 reboot=t $append" \

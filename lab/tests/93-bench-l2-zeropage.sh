@@ -1,0 +1,85 @@
+# kvm-zeropage density benchmark (make bench): K L2 guests of G MiB each
+# boot at the same time under unchanged QEMUs in a host of M MiB, with
+# K * G = 2 * M, and every guest zeroes all its memory while it boots
+# (init_on_free=1, lab/l2-density). A guest booted when it reached its
+# /init check. The host of M MiB is a memory cgroup holding the QEMUs,
+# watched every 200 ms by a user-space OOM killer, as earlyoom or
+# systemd-oomd would be: above M MiB it kills the largest QEMU (the
+# kernel's own OOM killer would fill the console with the stack traces
+# the lab fails on). Counted without the module, with it, and with KSM
+# (use_zero_pages=1) at its defaults and at 50 times its pages_to_scan.
+# timeout: 1800
+. /lab/lib.sh
+load_kvm || fail "kvm"
+M=${ZP_DENSITY_M:-768}
+G=${ZP_DENSITY_G:-512}
+K=$((2 * M / G))
+ksm=/sys/kernel/mm/ksm
+cg=/sys/fs/cgroup
+ncpu=$(grep -c ^processor /proc/cpuinfo)
+mkdir -p $cg
+mount -t cgroup2 none $cg 2>/dev/null
+echo +memory >$cg/cgroup.subtree_control || fail "no memory cgroup"
+mkdir -p $cg/density
+[ -e $cg/density/memory.current ] || fail "no memory.current"
+
+# $1 label: boots the K guests at once; prints how many booted, how many
+# were killed and the highest memory the cgroup used (MiB).
+density() {
+	local i high=0 cur pid pids= killed=0 n=0 big bigkb kb p
+	for i in $(seq $K); do
+		sh -c ". /lab/lib.sh; echo \$\$ >$cg/density/cgroup.procs
+			L2_MEM=${G}M l2_run 0-$((ncpu - 1)) 1 'init_on_free=1 l2suite=density'" \
+			>/tmp/density-$1-$i.log 2>&1 &
+		pids="$pids $!"
+	done
+	i=0
+	while [ "$(wc -l <$cg/density/cgroup.procs)" -lt $K ] && [ $i -lt 50 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	# The watchdog: until every QEMU is gone.
+	while [ -n "$(cat $cg/density/cgroup.procs)" ]; do
+		cur=$(($(cat $cg/density/memory.current) >> 20))
+		[ $cur -gt $high ] && high=$cur
+		if [ $cur -gt $M ]; then
+			big= bigkb=0
+			for p in $(pidof qemu-system-x86_64); do
+				grep -qx "$p" $cg/density/cgroup.procs || continue
+				kb=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/$p/status)
+				[ "${kb:-0}" -gt $bigkb ] && { big=$p; bigkb=$kb; }
+			done
+			[ -n "$big" ] && kill -9 $big && killed=$((killed + 1)) &&
+				echo "$1: ${cur} MiB used: killed a QEMU of $((bigkb >> 10)) MiB" >/dev/console
+		fi
+		sleep 0.2
+	done
+	wait $pids 2>/dev/null
+	for i in $(seq $K); do
+		grep -q 'L2DENSITY booted' /tmp/density-$1-$i.log && n=$((n + 1))
+	done
+	echo "density $1 booted $n of $K killed $killed high_mib $high"
+}
+
+r=/tmp/density.txt
+: >$r
+density none >>$r
+insmod "$LAB/modules/kvm-zeropage.ko" || fail "insmod kvm-zeropage"
+density kvm-zeropage >>$r
+rmmod kvm_zeropage || fail "rmmod kvm-zeropage"
+for scan in 100 5000; do
+	echo 2 >$ksm/run
+	echo 1 >$ksm/use_zero_pages
+	echo $scan >$ksm/pages_to_scan
+	echo 1 >$ksm/run
+	density "ksm-$scan" >>$r
+	echo 2 >$ksm/run
+done
+echo 0 >$ksm/run
+sed 's/^/raw: /' $r
+for f in /tmp/density-*.log; do
+	grep -h 'L2DENSITY\|Linux version' "$f" | sed "s|^|$(basename "$f" .log): |"
+done
+echo "# density: $K guests of $G MiB booting at once in $M MiB (user-space OOM killer at $M MiB),"
+echo "# each zeroing all its memory while booting (init_on_free=1); target: all boot with kvm-zeropage"
+awk '{ printf "# %-14s %d of %d booted, %d killed, highest use %d MiB\n", $2, $4, $6, $8, $10 }' $r
