@@ -487,9 +487,10 @@ void zp_khugepaged_notice(const unsigned int *max_ptes_none)
 	if (!max_ptes_none || pct > 100)
 		return;
 	none = READ_ONCE(*max_ptes_none);
-	below = HPAGE_PMD_NR * pct / 100;
+	/* A split page has at least this many zero entries. */
+	below = DIV_ROUND_UP(HPAGE_PMD_NR * pct, 100);
 	if (none >= below)
-		pr_notice("khugepaged's max_ptes_none is %u: 2 MB pages split here (thp_split_pct %u) will be collapsed again while they hold data; below %u they stay split\n",
+		pr_notice("khugepaged's max_ptes_none is %u: it will collapse again the 2 MB pages split here (thp_split_pct %u) while they hold data; set it below %u to keep them split\n",
 			  none, pct, below);
 }
 

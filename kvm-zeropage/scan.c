@@ -150,8 +150,9 @@ void zp_scan_work(struct work_struct *work)
 
 	sc = kzalloc(sizeof(*sc), GFP_KERNEL);
 	if (!sc) {
-		/* The pages stay recorded; the next crossing tries again. */
+		/* The pages stay recorded: the next crossing or flush_ms. */
 		clear_bit(ZP_SCAN_QUEUED, &vm->flags);
+		zp_flush_arm(vm);
 		return;
 	}
 	sc->vm = vm;

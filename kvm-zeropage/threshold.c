@@ -156,6 +156,8 @@ void zp_set_boot_mode(struct zp_vm *vm, bool boot)
 	clear_bit(ZP_BOOT_MODE, &vm->flags);
 	if (atomic_long_read(&vm->pending) >= zp_threshold_pages(vm))
 		zp_scan_request(vm);
+	else
+		zp_flush_arm(vm);
 }
 
 /**
@@ -197,13 +199,15 @@ unsigned long zp_scan_rate(void)
  * @vm: the VM
  *
  * Context: any, including the page table lock of the copy-on-write hook.
+ * Return: true if this call queued it.
  */
-void zp_scan_request(struct zp_vm *vm)
+bool zp_scan_request(struct zp_vm *vm)
 {
 	if (test_bit(ZP_DYING, &vm->flags) || zp_scans_stopped(vm) ||
 	    test_and_set_bit(ZP_SCAN_QUEUED, &vm->flags))
-		return;
+		return false;
 	queue_work(zp_wq, &vm->scan_work);
+	return true;
 }
 
 /**
@@ -224,7 +228,8 @@ void zp_recorded(struct zp_vm *vm, unsigned long nr)
 	 */
 	if (zp_crossed(after - nr, after, zp_threshold_pages(vm)))
 		zp_scan_request(vm);
-	else if (after == nr)
+	else if (!delayed_work_pending(&vm->flush_work))
+		/* A read first: queueing is an atomic on a shared line. */
 		zp_flush_arm(vm);
 }
 
@@ -232,9 +237,10 @@ void zp_recorded(struct zp_vm *vm, unsigned long nr)
  * zp_flush_arm() - scan what is recorded flush_ms from now, threshold or not
  * @vm: the VM
  *
- * Armed by the first page recorded after a scan started, and by a scan
- * that ends with pages recorded below the threshold. Once armed it stays
- * so: the first page starts the clock, not the last.
+ * Armed by a page recorded while it is not armed, by a scan that ends
+ * with pages recorded below the threshold, and by the end of a boot
+ * phase. Once armed it stays so: the first page starts the clock, not
+ * the last.
  *
  * Context: any, including the page table lock of the copy-on-write hook.
  */
@@ -260,9 +266,6 @@ void zp_flush_work(struct work_struct *work)
 	struct zp_vm *vm = container_of(to_delayed_work(work), struct zp_vm,
 					flush_work);
 
-	if (atomic_long_read(&vm->pending) <= 0 ||
-	    test_bit(ZP_SCAN_QUEUED, &vm->flags))
-		return;
-	atomic64_inc(&vm->stats.flushes);
-	zp_scan_request(vm);
+	if (atomic_long_read(&vm->pending) > 0 && zp_scan_request(vm))
+		atomic64_inc(&vm->stats.flushes);
 }

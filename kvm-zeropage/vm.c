@@ -34,9 +34,10 @@ const char *const zp_skip_names[ZP_SKIP_NR] = {
 static DEFINE_SPINLOCK(zp_vms_lock);
 
 /*
- * How many VMs' scans, memslot re-reads and flushes may run at once; 0 is
- * the workqueue's default (at least 512). Each scan also has its own page
- * budget (scan_rate): this bounds how many CPUs all VMs' scans can take.
+ * How many VMs' scans, memslot re-reads and flushes may run at once, per
+ * NUMA node (an unbound workqueue's max_active); 0 is the workqueue's
+ * default, 256. Each scan also has its own page budget (scan_rate): this
+ * bounds how many CPUs all VMs' scans can take.
  */
 static unsigned int max_scan_workers;
 
@@ -66,7 +67,7 @@ static const struct kernel_param_ops zp_workers_ops = {
 };
 module_param_cb(max_scan_workers, &zp_workers_ops, &max_scan_workers, 0644);
 MODULE_PARM_DESC(max_scan_workers,
-		 "Scans of all VMs that may run at once (0-512, default 0 = the workqueue's default)");
+		 "Scans of all VMs that may run at once per NUMA node (0-512, default 0 = 256)");
 static struct workqueue_struct *zp_free_wq;
 static struct kobject *zp_sysfs_root, *zp_sysfs_vms;
 static atomic_t zp_vm_seq = ATOMIC_INIT(0);
@@ -221,8 +222,13 @@ static void zp_vm_free(struct zp_vm *vm)
 	cancel_work_sync(&vm->sysfs_work);
 	kvmext_vm_dir_del(vm->sysfs);
 	cancel_work_sync(&vm->slots_work);
+	/*
+	 * The flush may queue a scan and a scan may arm the flush; either may
+	 * have tested ZP_DYING just before it was set and queue after this
+	 * grace period. Flush, scan, flush: nothing is left queued.
+	 */
+	cancel_delayed_work_sync(&vm->flush_work);
 	cancel_work_sync(&vm->scan_work);
-	/* After the scan, which arms it; neither queues once ZP_DYING is set. */
 	cancel_delayed_work_sync(&vm->flush_work);
 	zp_slots_free_except(rcu_dereference_protected(vm->slots, true), NULL);
 	kfree(vm);
@@ -408,7 +414,7 @@ int zp_vms_show(struct seq_file *m, void *unused)
 				   atomic64_read(&s->skipped[i]));
 		seq_printf(m, "skipped_budget_wait %lld\n",
 			   atomic64_read(&s->skipped_budget_wait));
-		seq_printf(m, "scan_busy_us %lld\n",
+		seq_printf(m, "scan_busy_us %llu\n",
 			   div_u64(atomic64_read(&s->scan_busy_ns), NSEC_PER_USEC));
 		seq_printf(m, "flushes %lld\n", atomic64_read(&s->flushes));
 	}

@@ -244,7 +244,7 @@ long zp_threshold_pages(struct zp_vm *vm);
 long zp_threshold_mb(struct zp_vm *vm);
 unsigned long zp_scan_rate(void);
 void zp_recorded(struct zp_vm *vm, unsigned long nr);
-void zp_scan_request(struct zp_vm *vm);
+bool zp_scan_request(struct zp_vm *vm);
 void zp_flush_arm(struct zp_vm *vm);
 void zp_flush_work(struct work_struct *work);
 bool zp_boot_mode_default(void);
@@ -281,7 +281,7 @@ struct zp_scan {
 	struct mm_struct *mm;
 	struct zp_slot *slot;
 	unsigned long scanned, zero, reclaimed, busy;
-	u64 waited_ns;
+	u64 waited_ns;	/* in budget waits, left out of scan_busy_us */
 	int nr;
 	unsigned long addr[ZP_RUN_MAX];
 	struct page *page[ZP_RUN_MAX];
