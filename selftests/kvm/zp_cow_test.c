@@ -179,11 +179,17 @@ int main(int argc, char *argv[])
 	ok &= zp_write_file(FLUSH_MS, "soon") == -EINVAL;
 	zp_read_file(FLUSH_MS, buf, sizeof(buf));
 	ok &= !strcmp(buf, "0");
+	TEST_ASSERT(zstat("pending") == 0, "%ld pages pending before the flush test",
+		    zstat("pending"));
 	scans = zstat("scans");
 	scanned = zstat("pages_scanned");
 	zero = zstat("zero_found");
-	TEST_ASSERT(!zp_write_file(FLUSH_MS, "200"), "flush_ms 200");
+	TEST_ASSERT(!zp_write_file(FLUSH_MS, "1000"), "flush_ms 1000");
 	guest_do(vm, vcpu, CMD_PAGES, STEP_A + STEP_B + STEP_C, STEP_D);
+	/* Not before its time... */
+	usleep(300000);
+	ok &= zstat("scans") == scans;
+	/* ... but then. */
 	for (i = 0; i < 50 && zstat("scans") == scans; i++)
 		usleep(100000);
 	zp_settle();
