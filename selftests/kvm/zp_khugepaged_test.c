@@ -36,13 +36,7 @@ static uint64_t cmd;
 /* Byte 4096 * k + k of 2 MB page k is 0x5a; every other byte is zero. */
 static bool thp_ok(const uint8_t *p, uint64_t k)
 {
-	const uint64_t *w = (const uint64_t *)p;
-	uint64_t j, at = (4096 * k + k) / 8;
-
-	for (j = 0; j < THP_SIZE / 8; j++)
-		if (w[j] != (j == at ? 0x5aULL << (8 * ((4096 * k + k) % 8)) : 0))
-			return false;
-	return true;
+	return zp_thp_one_byte(p, 4096 * k + k, 0x5a);
 }
 
 static void guest_code(void)

@@ -75,15 +75,7 @@ static bool page_ok(const void *page, uint64_t i, uint64_t rw)
 /* 2 MB page k: its first byte is 1 for k < THP_COUNT / 2, all else zero. */
 static bool thp_ok(const uint8_t *p, uint64_t k)
 {
-	const uint64_t *w = (const uint64_t *)p;
-	uint64_t j;
-
-	if (w[0] != (k < THP_COUNT / 2 ? 1 : 0))
-		return false;
-	for (j = 1; j < THP_SIZE / 8; j++)
-		if (w[j])
-			return false;
-	return true;
+	return zp_thp_one_byte(p, 0, k < THP_COUNT / 2);
 }
 
 static void guest_code(void)

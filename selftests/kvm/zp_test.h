@@ -106,6 +106,21 @@ static inline void zp_settle(void)
 		    zstat("scans"), zstat("unscanned"));
 }
 
+/*
+ * Whether the 2 MB at @p hold only zeros but for byte @off, which is @val;
+ * for the guest's checks and the VMM's.
+ */
+static inline bool zp_thp_one_byte(const uint8_t *p, uint64_t off, uint8_t val)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	uint64_t j;
+
+	for (j = 0; j < (2UL << 20) / 8; j++)
+		if (w[j] != (j == off / 8 ? (uint64_t)val << (8 * (off % 8)) : 0))
+			return false;
+	return true;
+}
+
 /* This process's anonymous resident memory, in pages. */
 static inline long zp_rss_anon_pages(void)
 {
