@@ -8,9 +8,8 @@
 # beyond L2's RAM, which L2 zeroed all of. With the module, QEMU must fall
 # to its own share plus L2's data (its RAM less what it has free, since
 # init_on_free=1 zeroed that, and less what the application zeroed) plus
-# a slack of 5 % of L2's RAM; without
-# it, it must not (else the guest did not zero its memory and the test
-# shows nothing).
+# a slack of 5 % of L2's RAM; without it, it must not (else the guest did
+# not zero its memory and the test shows nothing).
 # The data must come back intact, and L2's RAM after the application's
 # exit is reported: pages a guest zeroes after a scan found data in them
 # are not scanned again (Documentation/kvm-zeropage.rst).
@@ -32,6 +31,12 @@ con=/tmp/zp-l2.console
 sampler() {
 	local t=0 pid mark kb
 	: >"$1"
+	# QEMU is started just after this.
+	while ! pidof qemu-system-x86_64 >/dev/null && [ $t -lt 300 ]; do
+		sleep 0.1
+		t=$((t + 1))
+	done
+	t=0
 	while pid=$(pidof qemu-system-x86_64); do
 		mark=$(grep -o 'L2SYNC zp-sample [a-z]* [0-9]*' $con | tail -n 1)
 		kb=$(sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/$pid/status)
