@@ -48,11 +48,6 @@ run_kunit() {
 l2_run() {
 	local cpus=$1 smp=$2 append=$3
 	shift 3
-	# No NUMA balancing in L1 while L2 runs: its page migrations flush
-	# QEMU's TLB on every CPU, vCPU threads inside L2 included, and in
-	# one stock l2-boot run a CPU never answered that IPI, leaving the
-	# migrating thread spinning 79 s (Documentation/testing.rst).
-	[ -w /proc/sys/kernel/numa_balancing ] && echo 0 >/proc/sys/kernel/numa_balancing
 	taskset -c "$cpus" qemu-system-x86_64 -M microvm -enable-kvm -cpu "${L2_CPU:-host,-xsave}" \
 		-smp "$smp" -m "${L2_MEM:-256M}" \
 		-nodefaults -no-user-config -display none -no-reboot -serial stdio \
