@@ -68,20 +68,28 @@ static bool zp_bitmap_in(const unsigned long *map, const struct zp_slots *in)
  *	another array took over
  * @slots: the array, no longer visible to any reader; may be NULL
  * @keep: the array whose bitmaps stay; may be NULL
+ *
+ * Return: how many pages the freed bitmaps had marked as handed back.
  */
-void zp_slots_free_except(struct zp_slots *slots, const struct zp_slots *keep)
+unsigned long zp_slots_free_except(struct zp_slots *slots,
+				   const struct zp_slots *keep)
 {
+	unsigned long lost = 0;
 	int i;
 
 	if (!slots)
-		return;
+		return 0;
 	for (i = 0; i < slots->nr; i++)
 		if (!zp_bitmap_in(slots->s[i].recent, keep)) {
+			if (slots->s[i].reclaimed)
+				lost += bitmap_weight(slots->s[i].reclaimed,
+						      slots->s[i].npages);
 			kvfree(slots->s[i].recent);
 			kvfree(slots->s[i].reclaimed);
 			kvfree(slots->s[i].no_split);
 		}
 	kvfree(slots);
+	return lost;
 }
 
 /* The bits of @slot for [@addr, @addr + @nr pages), clipped to it. */
@@ -161,23 +169,97 @@ static struct zp_slots *zp_slots_read(struct kvm *kvm)
 		s = &slots->s[slots->nr++];
 		s->hva = ms->userspace_addr;
 		s->npages = ms->npages;
-		s->base_gfn = ms->base_gfn;
 		s->id = ms->id;
 	}
 	sort(slots->s, slots->nr, sizeof(slots->s[0]), zp_slot_cmp, NULL);
 	return slots;
 }
 
+/* The pages @a and @b share, as bit ranges of each; false if none. */
+static bool zp_slot_overlap(const struct zp_slot *a, const struct zp_slot *b,
+			    unsigned long *in_a, unsigned long *in_b,
+			    unsigned long *nr)
+{
+	unsigned long from = max(a->hva, b->hva);
+	unsigned long to = min(a->hva + a->npages * PAGE_SIZE,
+			       b->hva + b->npages * PAGE_SIZE);
+
+	if (from >= to)
+		return false;
+	*in_a = (from - a->hva) >> PAGE_SHIFT;
+	*in_b = (from - b->hva) >> PAGE_SHIFT;
+	*nr = (to - from) >> PAGE_SHIFT;
+	return true;
+}
+
 /*
- * Give each slot of @new its bitmap: the one of the same slot in @old,
- * shared (@old stays visible to the hook until @new replaces it, so it
- * must keep its pointers), or a new one with every page recorded.
- * Returns the number of new slots, or -ENOMEM.
+ * A slot new in this array over host memory that a slot of @old, now
+ * gone, covered (a VMM that deletes a memslot and adds it again resized,
+ * split or joined) inherits the old handed-back bits there: those frames
+ * are still on the zero page. @s is not visible yet. Returns the bits set.
  */
-static int zp_slots_adopt(struct zp_slots *new, const struct zp_slots *old)
+static unsigned long zp_slot_carry(struct zp_slot *s,
+				   const struct zp_slots *old,
+				   const struct zp_slots *new)
+{
+	unsigned long in_s, in_o, nr, b, carried = 0;
+	int j;
+
+	for (j = 0; old && j < old->nr; j++) {
+		const struct zp_slot *o = &old->s[j];
+
+		if (zp_bitmap_in(o->recent, new) ||
+		    !zp_slot_overlap(s, o, &in_s, &in_o, &nr))
+			continue;
+		b = in_o;
+		for_each_set_bit_from(b, o->reclaimed, in_o + nr) {
+			__set_bit(in_s + b - in_o, s->reclaimed);
+			carried++;
+		}
+	}
+	return carried;
+}
+
+/*
+ * After the grace period that retired @old: a carried bit whose page the
+ * copy-on-write hook meanwhile found written through @old (and took off
+ * @saved) is cleared in @s too. Returns the bits cleared.
+ */
+static unsigned long zp_slot_carry_fix(struct zp_slot *s,
+				       const struct zp_slots *old,
+				       const struct zp_slots *new)
+{
+	unsigned long in_s, in_o, nr, i, cleared = 0;
+	int j;
+
+	for (j = 0; old && j < old->nr; j++) {
+		const struct zp_slot *o = &old->s[j];
+
+		if (zp_bitmap_in(o->recent, new) ||
+		    !zp_slot_overlap(s, o, &in_s, &in_o, &nr))
+			continue;
+		for (i = 0; i < nr; i++)
+			if (!test_bit(in_o + i, o->reclaimed) &&
+			    test_and_clear_bit(in_s + i, s->reclaimed))
+				cleared++;
+	}
+	return cleared;
+}
+
+/*
+ * Give each slot of @new its bitmaps: those of the same slot in @old,
+ * shared (@old stays visible to the hook until @new replaces it, so it
+ * must keep its pointers), or new ones with every page recorded and the
+ * handed-back bits carried over. A moved slot (another guest address)
+ * keeps its bitmaps: they describe host memory, which did not change.
+ * Returns the number of new slots, or -ENOMEM; @carried: the bits carried.
+ */
+static int zp_slots_adopt(struct zp_slots *new, const struct zp_slots *old,
+			  unsigned long *carried)
 {
 	int i, j, fresh = 0;
 
+	*carried = 0;
 	for (i = 0; i < new->nr; i++) {
 		struct zp_slot *s = &new->s[i];
 
@@ -185,7 +267,7 @@ static int zp_slots_adopt(struct zp_slots *new, const struct zp_slots *old)
 			const struct zp_slot *o = &old->s[j];
 
 			if (o->id == s->id && o->hva == s->hva &&
-			    o->npages == s->npages && o->base_gfn == s->base_gfn) {
+			    o->npages == s->npages) {
 				s->recent = o->recent;
 				s->reclaimed = o->reclaimed;
 				s->no_split = o->no_split;
@@ -206,19 +288,28 @@ static int zp_slots_adopt(struct zp_slots *new, const struct zp_slots *old)
 		bitmap_set(s->recent, 0, s->npages);
 		fresh++;
 	}
+	for (i = 0; fresh && i < new->nr; i++)
+		if (!zp_bitmap_in(new->s[i].recent, old))
+			*carried += zp_slot_carry(&new->s[i], old, new);
 	return fresh;
 }
 
 /**
  * zp_slots_work() - re-read a VM's memslots after a change
  * @work: the VM's slots_work
+ *
+ * The VM's slots_lock is held across the grace period that retires the
+ * old array, so that no scan hands pages back meanwhile: the carried
+ * handed-back bits can then be checked against the old ones, and @saved
+ * loses exactly the pages of the memory no slot covers any more.
  */
 void zp_slots_work(struct work_struct *work)
 {
 	struct zp_vm *vm = container_of(work, struct zp_vm, slots_work);
+	unsigned long carried, lost;
 	struct zp_slots *new, *old;
 	struct kvm *kvm = vm->kvm;
-	int fresh;
+	int fresh, i;
 
 	if (!zp_vm_get_kvm(vm))
 		return;
@@ -231,7 +322,7 @@ void zp_slots_work(struct work_struct *work)
 	mutex_lock(&vm->slots_lock);
 	old = rcu_dereference_protected(vm->slots,
 					lockdep_is_held(&vm->slots_lock));
-	fresh = zp_slots_adopt(new, old);
+	fresh = zp_slots_adopt(new, old, &carried);
 	if (fresh < 0) {
 		/* The old array stays, with every bitmap it had. */
 		mutex_unlock(&vm->slots_lock);
@@ -239,10 +330,15 @@ void zp_slots_work(struct work_struct *work)
 		goto nomem;
 	}
 	rcu_assign_pointer(vm->slots, new);
-	mutex_unlock(&vm->slots_lock);
 	/* The copy-on-write hook may still be writing into old bitmaps. */
 	synchronize_rcu();
-	zp_slots_free_except(old, new);
+	for (i = 0; fresh && i < new->nr; i++)
+		if (!zp_bitmap_in(new->s[i].recent, old))
+			carried -= zp_slot_carry_fix(&new->s[i], old, new);
+	lost = zp_slots_free_except(old, new);
+	mutex_unlock(&vm->slots_lock);
+	/* Slots over the same host memory (aliases) may both inherit it. */
+	atomic64_add((long)carried - (long)lost, &vm->stats.saved);
 	if (fresh)
 		zp_scan_request(vm);
 	kvm_put_kvm(kvm);

@@ -53,11 +53,11 @@ int zp_parse_threshold_mb(const char *buf, long *mb);
  * struct zp_slot - one user memslot of a VM, as the module keeps it
  * @hva: first host virtual address
  * @npages: its size in pages
- * @base_gfn: first guest frame
  * @id: KVM's memslot id
  * @recent: one bit per page, set when the page was newly allocated since
- *	the last scan; a slot that survives a memslot change keeps it, so
- *	two arrays may share it while the new one replaces the old
+ *	the last scan; a slot that survives a memslot change keeps it (moved
+ *	to other guest addresses too: the bits are of host memory), so two
+ *	arrays may share it while the new one replaces the old
  * @reclaimed: one bit per page handed back and not written since; owned
  *	and shared with @recent
  * @no_split: one bit per 2 MB of host address space the slot touches,
@@ -67,7 +67,6 @@ int zp_parse_threshold_mb(const char *buf, long *mb);
 struct zp_slot {
 	unsigned long hva;
 	unsigned long npages;
-	gfn_t base_gfn;
 	int id;
 	unsigned long *recent;
 	unsigned long *reclaimed;
@@ -227,7 +226,8 @@ int zp_commit_hook(struct kprobe *p, struct pt_regs *regs);
 void zp_slots_work(struct work_struct *work);
 struct zp_slot *zp_slot_find(struct zp_slots *slots, unsigned long start,
 			     unsigned long end);
-void zp_slots_free_except(struct zp_slots *slots, const struct zp_slots *keep);
+unsigned long zp_slots_free_except(struct zp_slots *slots,
+				   const struct zp_slots *keep);
 void zp_slot_mark_reclaimed(struct zp_vm *vm, struct zp_slot *slot,
 			    unsigned long addr, unsigned long nr);
 void zp_slot_clear_recent(struct zp_slot *slot, unsigned long addr,
