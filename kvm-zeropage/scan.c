@@ -67,27 +67,67 @@ static enum zp_skip zp_slot_check(struct kvm *kvm, struct zp_slot *slot,
 	return ZP_SKIP_NONE;
 }
 
-/* Examine the pages of @bits, word @w of the slot's bitmap. */
-static void zp_scan_word(struct zp_scan *sc, unsigned long w,
+/*
+ * zp_slot_check() without holding anything after it: whether the word's
+ * pages are worth waiting for the budget. Returns false when @vm goes.
+ */
+static bool zp_slot_peek(struct zp_vm *vm, struct zp_slot *slot,
+			 enum zp_skip *why, bool *stale)
+{
+	int idx;
+
+	if (!zp_vm_get_kvm(vm))
+		return false;
+	idx = srcu_read_lock(&vm->kvm->srcu);
+	*why = zp_slot_check(vm->kvm, slot, stale);
+	srcu_read_unlock(&vm->kvm->srcu, idx);
+	kvm_put_kvm(vm->kvm);
+	return true;
+}
+
+/*
+ * Examine the pages of @bits, word @w of the slot's bitmap. Returns false
+ * when the rest of the slot is not to be read: the VM goes, or KVM's
+ * memslot changed (a re-read of the memslots is queued and gives the
+ * memory there bitmaps of its own).
+ */
+static bool zp_scan_word(struct zp_scan *sc, unsigned long w,
 			 unsigned long bits)
 {
 	struct zp_vm *vm = sc->vm;
 	struct zp_slot *slot = sc->slot;
 	unsigned long before = sc->scanned, retry = 0, n = hweight_long(bits);
+	unsigned long zero = sc->zero, reclaimed = sc->reclaimed;
 	enum zp_skip why;
 	bool stale;
 	int idx;
 
+	/*
+	 * Pages to skip cost no budget, and a slot deleted or resized during
+	 * a scan is left at once, not a budget's wait per word later.
+	 */
+	if (!zp_slot_peek(vm, slot, &why, &stale))
+		return false;
+	if (stale)
+		goto stale;
+	if (why != ZP_SKIP_NONE) {
+		atomic64_add(n, &vm->stats.skipped[why]);
+		return true;
+	}
 	if (!zp_scan_budget(sc, n))
-		return;
+		return false;
 	if (!zp_vm_get_kvm(vm))
-		return;
-	if (!mmget_not_zero(sc->mm))
-		goto put_kvm;
+		return false;
+	/* The VMM is exiting: its VM goes next. */
+	if (!mmget_not_zero(sc->mm)) {
+		kvm_put_kvm(vm->kvm);
+		return false;
+	}
+	/* Checked again: the memslot may have changed during the wait. */
 	idx = srcu_read_lock(&vm->kvm->srcu);
 	why = zp_slot_check(vm->kvm, slot, &stale);
 	if (stale) {
-		/* A re-read of the memslots is queued: its bitmaps are new. */
+		/* Left to the re-read, as above. */
 	} else if (why != ZP_SKIP_NONE) {
 		atomic64_add(n, &vm->stats.skipped[why]);
 	} else {
@@ -105,8 +145,17 @@ static void zp_scan_word(struct zp_scan *sc, unsigned long w,
 	/* A 2 MB page is read whole for one recorded page of it. */
 	if (sc->scanned - before > n)
 		zp_budget_charge(&vm->budget, sc->scanned - before - n);
-put_kvm:
+	/* As it goes, so that a long scan's progress shows. */
+	atomic64_add(sc->scanned - before, &vm->stats.pages_scanned);
+	atomic64_add(sc->zero - zero, &vm->stats.zero_found);
+	atomic64_add(sc->reclaimed - reclaimed, &vm->stats.pages_reclaimed);
 	kvm_put_kvm(vm->kvm);
+	if (!stale)
+		return true;
+stale:
+	/* Kept for the re-read, should the slot come back as it was. */
+	atomic_long_or(bits, (atomic_long_t *)&slot->recent[w]);
+	return false;
 }
 
 static void zp_scan_slot(struct zp_scan *sc)
@@ -121,7 +170,8 @@ static void zp_scan_slot(struct zp_scan *sc)
 		if (!READ_ONCE(slot->recent[i]))
 			continue;
 		bits = xchg(&slot->recent[i], 0);
-		zp_scan_word(sc, i, bits);
+		if (!zp_scan_word(sc, i, bits))
+			break;
 		cond_resched();
 	}
 }
@@ -179,9 +229,6 @@ void zp_scan_work(struct work_struct *work)
 	}
 	mutex_unlock(&vm->slots_lock);
 	atomic64_inc(&vm->stats.scans);
-	atomic64_add(sc->scanned, &vm->stats.pages_scanned);
-	atomic64_add(sc->zero, &vm->stats.zero_found);
-	atomic64_add(sc->reclaimed, &vm->stats.pages_reclaimed);
 	trace_kvm_zeropage_scan_end(vm->pid, sc->scanned, sc->zero,
 				    sc->reclaimed, ktime_get_ns() - t0);
 	atomic64_add(ktime_get_ns() - t0 - sc->waited_ns, &vm->stats.scan_busy_ns);
