@@ -196,13 +196,16 @@ static bool zp_slot_overlap(const struct zp_slot *a, const struct zp_slot *b,
  * A slot new in this array over host memory that a slot of @old, now
  * gone, covered (a VMM that deletes a memslot and adds it again resized,
  * split or joined) inherits the old handed-back bits there: those frames
- * are still on the zero page. @s is not visible yet. Returns the bits set.
+ * are still on the zero page. Before @s is visible (!@fix) the bits are
+ * copied; after the grace period that retired @old (@fix), a copied bit
+ * whose page the copy-on-write hook meanwhile found written through @old
+ * (and took off @saved) is cleared in @s too. Returns the bits changed.
  */
 static unsigned long zp_slot_carry(struct zp_slot *s,
 				   const struct zp_slots *old,
-				   const struct zp_slots *new)
+				   const struct zp_slots *new, bool fix)
 {
-	unsigned long in_s, in_o, nr, b, carried = 0;
+	unsigned long in_s, in_o, nr, i, changed = 0;
 	int j;
 
 	for (j = 0; old && j < old->nr; j++) {
@@ -211,39 +214,21 @@ static unsigned long zp_slot_carry(struct zp_slot *s,
 		if (zp_bitmap_in(o->recent, new) ||
 		    !zp_slot_overlap(s, o, &in_s, &in_o, &nr))
 			continue;
-		b = in_o;
-		for_each_set_bit_from(b, o->reclaimed, in_o + nr) {
-			__set_bit(in_s + b - in_o, s->reclaimed);
-			carried++;
+		for (i = 0; i < nr; i++) {
+			bool was = test_bit(in_o + i, o->reclaimed);
+
+			if (!fix) {
+				if (!was)
+					continue;
+				__set_bit(in_s + i, s->reclaimed);
+			} else if (was ||
+				   !test_and_clear_bit(in_s + i, s->reclaimed)) {
+				continue;
+			}
+			changed++;
 		}
 	}
-	return carried;
-}
-
-/*
- * After the grace period that retired @old: a carried bit whose page the
- * copy-on-write hook meanwhile found written through @old (and took off
- * @saved) is cleared in @s too. Returns the bits cleared.
- */
-static unsigned long zp_slot_carry_fix(struct zp_slot *s,
-				       const struct zp_slots *old,
-				       const struct zp_slots *new)
-{
-	unsigned long in_s, in_o, nr, i, cleared = 0;
-	int j;
-
-	for (j = 0; old && j < old->nr; j++) {
-		const struct zp_slot *o = &old->s[j];
-
-		if (zp_bitmap_in(o->recent, new) ||
-		    !zp_slot_overlap(s, o, &in_s, &in_o, &nr))
-			continue;
-		for (i = 0; i < nr; i++)
-			if (!test_bit(in_o + i, o->reclaimed) &&
-			    test_and_clear_bit(in_s + i, s->reclaimed))
-				cleared++;
-	}
-	return cleared;
+	return changed;
 }
 
 /*
@@ -290,7 +275,7 @@ static int zp_slots_adopt(struct zp_slots *new, const struct zp_slots *old,
 	}
 	for (i = 0; fresh && i < new->nr; i++)
 		if (!zp_bitmap_in(new->s[i].recent, old))
-			*carried += zp_slot_carry(&new->s[i], old, new);
+			*carried += zp_slot_carry(&new->s[i], old, new, false);
 	return fresh;
 }
 
@@ -334,7 +319,7 @@ void zp_slots_work(struct work_struct *work)
 	synchronize_rcu();
 	for (i = 0; fresh && i < new->nr; i++)
 		if (!zp_bitmap_in(new->s[i].recent, old))
-			carried -= zp_slot_carry_fix(&new->s[i], old, new);
+			carried -= zp_slot_carry(&new->s[i], old, new, true);
 	lost = zp_slots_free_except(old, new);
 	mutex_unlock(&vm->slots_lock);
 	/* Slots over the same host memory (aliases) may both inherit it. */
