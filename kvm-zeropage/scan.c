@@ -136,6 +136,14 @@ static bool zp_scan_word(struct zp_scan *sc, unsigned long w,
 					  PAGE_SIZE, bits);
 		mmap_read_unlock(sc->mm);
 	}
+	/*
+	 * As it goes, so that a long scan's progress shows; inside the SRCU
+	 * section, so that a memslot change (dirty logging on) that waited
+	 * for it sees every page this word handed back counted.
+	 */
+	atomic64_add(sc->scanned - before, &vm->stats.pages_scanned);
+	atomic64_add(sc->zero - zero, &vm->stats.zero_found);
+	atomic64_add(sc->reclaimed - reclaimed, &vm->stats.pages_reclaimed);
 	srcu_read_unlock(&vm->kvm->srcu, idx);
 	mmput(sc->mm);
 	if (retry) {
@@ -145,10 +153,6 @@ static bool zp_scan_word(struct zp_scan *sc, unsigned long w,
 	/* A 2 MB page is read whole for one recorded page of it. */
 	if (sc->scanned - before > n)
 		zp_budget_charge(&vm->budget, sc->scanned - before - n);
-	/* As it goes, so that a long scan's progress shows. */
-	atomic64_add(sc->scanned - before, &vm->stats.pages_scanned);
-	atomic64_add(sc->zero - zero, &vm->stats.zero_found);
-	atomic64_add(sc->reclaimed - reclaimed, &vm->stats.pages_reclaimed);
 	kvm_put_kvm(vm->kvm);
 	if (!stale)
 		return true;
