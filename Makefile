@@ -24,7 +24,7 @@ SOURCES := $(shell git -C $(CURDIR) ls-files -- '*.c' '*.h' 2>/dev/null)
 all: modules
 
 kdir-check:
-	@test -f "$(KDIR)/Makefile" || { echo "kvmext: no kernel build tree in $(KDIR): install linux-headers-$(KERNELRELEASE), pass KDIR=<tree>, or use 'make lab-test', which fetches its own" >&2; exit 1; }
+	@test -f "$(KDIR)/Makefile" && test -d "$(KDIR)/scripts" && test "$$(realpath "$(KDIR)")" != "$(CURDIR)" || { echo "kvmext: no kernel build tree in $(KDIR): install linux-headers-$(KERNELRELEASE), pass KDIR=<tree>, or use 'make lab-test', which fetches its own" >&2; exit 1; }
 
 modules: kdir-check
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules
