@@ -20,6 +20,7 @@ static const char *const kvmext_hook_kind[] = {
 	[KVMEXT_HOOK_KRETPROBE] = "kretprobe",
 	[KVMEXT_HOOK_FTRACE] = "ftrace",
 	[KVMEXT_HOOK_REDIRECT] = "redirect",
+	[KVMEXT_HOOK_MODULE_TRACEPOINT] = "module tracepoint",
 };
 
 static unsigned long (*kvmext_kallsyms_lookup_name)(const char *name);
@@ -77,6 +78,8 @@ static bool kvmext_hook_resolve(struct kvmext_hook *h)
 			return false;
 		h->tp_live = (struct tracepoint *)kvmext_lookup_name(tpname);
 		return h->tp_live;
+	case KVMEXT_HOOK_MODULE_TRACEPOINT:
+		return true;	/* its module may come later */
 	case KVMEXT_HOOK_SYMBOL:
 	case KVMEXT_HOOK_KPROBE:
 	case KVMEXT_HOOK_KRETPROBE:
@@ -125,6 +128,46 @@ static int kvmext_ftrace_arm(struct kvmext_hook *h, ftrace_func_t func,
 	return ret;
 }
 
+/*
+ * Called under the tracepoint module list's lock for every module with
+ * tracepoints, as it comes and goes, and for those already loaded when
+ * the notifier is registered or unregistered.
+ */
+static int kvmext_tp_module_notify(struct notifier_block *nb,
+				   unsigned long val, void *data)
+{
+	struct kvmext_hook *h = container_of(nb, struct kvmext_hook, nb);
+	struct module *mod = ((struct tp_module *)data)->mod;
+	struct tracepoint *tp;
+	unsigned int i;
+	int ret = -ENOENT;
+
+	if (strcmp(mod->name, h->module))
+		return NOTIFY_DONE;
+	if (val == MODULE_STATE_GOING) {
+		if (h->tp_live)
+			tracepoint_probe_unregister(h->tp_live, h->tp_probe,
+						    h->tp_data);
+		h->tp_live = NULL;
+		return NOTIFY_OK;
+	}
+	if (val != MODULE_STATE_COMING || h->tp_live)
+		return NOTIFY_DONE;
+	for (i = 0; i < mod->num_tracepoints; i++) {
+		tp = tracepoint_ptr_deref(&mod->tracepoints_ptrs[i]);
+		if (strcmp(tp->name, h->name))
+			continue;
+		ret = tracepoint_probe_register(tp, h->tp_probe, h->tp_data);
+		if (!ret)
+			h->tp_live = tp;
+		break;
+	}
+	if (ret)
+		pr_warn("%s loaded, but probing its tracepoint %s failed (%d)\n",
+			h->module, h->name, ret);
+	return NOTIFY_OK;
+}
+
 static int kvmext_hook_arm(struct kvmext_hook *h)
 {
 	switch (h->type) {
@@ -154,6 +197,11 @@ static int kvmext_hook_arm(struct kvmext_hook *h)
 					 FTRACE_OPS_FL_SAVE_REGS |
 					 FTRACE_OPS_FL_RECURSION |
 					 FTRACE_OPS_FL_IPMODIFY);
+	case KVMEXT_HOOK_MODULE_TRACEPOINT:
+		memset(&h->nb, 0, sizeof(h->nb));
+		h->nb.notifier_call = kvmext_tp_module_notify;
+		h->tp_live = NULL;
+		return register_tracepoint_module_notifier(&h->nb);
 	}
 	return -EINVAL;
 }
@@ -172,6 +220,11 @@ static unsigned int kvmext_hook_disarm(struct kvmext_hook *h)
 	case KVMEXT_HOOK_TRACEPOINT:
 		tracepoint_probe_unregister(h->tp_live, h->tp_probe,
 					    h->tp_data);
+		sync |= KVMEXT_SYNC_TRACEPOINTS;
+		break;
+	case KVMEXT_HOOK_MODULE_TRACEPOINT:
+		/* Sends a GOING for the module if it is loaded. */
+		unregister_tracepoint_module_notifier(&h->nb);
 		sync |= KVMEXT_SYNC_TRACEPOINTS;
 		break;
 	case KVMEXT_HOOK_KPROBE:

@@ -41,6 +41,7 @@ enum kvmext_hook_type {
 	KVMEXT_HOOK_KRETPROBE,	/* kretprobe entry and return handlers */
 	KVMEXT_HOOK_FTRACE,	/* ftrace callback on one function, by name */
 	KVMEXT_HOOK_REDIRECT,	/* replace one function, by name, via ftrace */
+	KVMEXT_HOOK_MODULE_TRACEPOINT, /* another module's, while it is loaded */
 };
 
 /**
@@ -54,6 +55,7 @@ enum kvmext_hook_type {
  * @tp_probe: TRACEPOINT: the probe, with the tracepoint's prototype
  *	preceded by a void * data argument
  * @tp_data: TRACEPOINT: the probe's data argument
+ * @module: MODULE_TRACEPOINT: the module that defines tracepoint @name
  * @pre: KPROBE: the pre-handler
  * @entry: KRETPROBE: the entry handler (may be NULL)
  * @ret: KRETPROBE: the return handler
@@ -68,7 +70,10 @@ enum kvmext_hook_type {
  * @kp: private: the kprobe
  * @krp: private: the kretprobe
  * @ops: private: the ftrace_ops
- * @tp_live: private: the tracepoint the probe is registered on
+ * @nb: private: MODULE_TRACEPOINT: the tracepoint module notifier
+ * @tp_live: private: the tracepoint the probe is registered on; for
+ *	MODULE_TRACEPOINT, changed only under the tracepoint module list's
+ *	lock, NULL while @module is not loaded
  * @target: private: FTRACE, REDIRECT: the resolved address of the function
  * @installed: private: set while the hook is live
  * @optional: SYMBOL: a symbol the module can do without; if the kernel
@@ -85,6 +90,7 @@ struct kvmext_hook {
 	struct tracepoint *tp;
 	void *tp_probe;
 	void *tp_data;
+	const char *module;
 	kprobe_pre_handler_t pre;
 	kretprobe_handler_t entry;
 	kretprobe_handler_t ret;
@@ -98,6 +104,7 @@ struct kvmext_hook {
 		struct kprobe kp;
 		struct kretprobe krp;
 		struct ftrace_ops ops;
+		struct notifier_block nb;
 	};
 	struct tracepoint *tp_live;
 	unsigned long target;
@@ -121,6 +128,18 @@ struct kvmext_hook {
 #define KVMEXT_TRACEPOINT_EXPORTED(_name, _probe, _data)		\
 	{ .type = KVMEXT_HOOK_TRACEPOINT, .name = #_name,		\
 	  .tp = &__tracepoint_##_name, .tp_probe = (void *)(_probe),	\
+	  .tp_data = (_data) }
+
+/*
+ * A tracepoint of another (out-of-tree) module, probed from the moment
+ * that module is loaded, before its init runs, until it goes; it need not
+ * be loaded at all. Nothing is checked at install: a @_module loaded
+ * without tracepoint @_name gets one line in dmesg. _probe has the
+ * tracepoint's prototype preceded by a void * data argument.
+ */
+#define KVMEXT_MODULE_TRACEPOINT(_module, _name, _probe, _data)		\
+	{ .type = KVMEXT_HOOK_MODULE_TRACEPOINT, .module = (_module),	\
+	  .name = (_name), .tp_probe = (void *)(_probe),		\
 	  .tp_data = (_data) }
 
 #define KVMEXT_KPROBE(_name, _pre)					\
