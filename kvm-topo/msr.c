@@ -18,6 +18,7 @@
 #include <kvmext/pv.h>
 
 #include "topo.h"
+#include "trace.h"
 
 /* Not exported by 6.1's kvm.ko; looked up through the hook table. */
 struct kvm_x86_ops *topo_kvm_x86_ops;
@@ -221,7 +222,14 @@ static int topo_set_notify(struct kvm_vcpu *vcpu, u64 data)
 	return 0;
 }
 
-static int topo_set_hint(struct kvm_vcpu *vcpu, u64 data)
+/* Other modules probe kvm_topo_hint_write with this prototype. */
+static void __maybe_unused topo_hint_event_check(kvmext_hint_probe_t probe)
+{
+	register_trace_kvm_topo_hint_write(probe, NULL);
+}
+
+static int topo_set_hint(struct kvm_vcpu *vcpu, u64 data,
+			 enum kvmext_hint_via via)
 {
 	struct topo_vcpu *tv;
 	struct topo_vm *vm;
@@ -235,6 +243,7 @@ static int topo_set_hint(struct kvm_vcpu *vcpu, u64 data)
 		return 1;
 	WRITE_ONCE(tv->hint_msr, data);
 	atomic64_inc(&vm->stats.hints);
+	trace_kvm_topo_hint_write(vcpu, data, via);
 	set_bit(TOPO_VCPU_HINT, &tv->flags);
 	/* Applied from the update work, before or soon after the next entry. */
 	kvm_make_request(KVM_REQ_STEAL_UPDATE, vcpu);
@@ -261,7 +270,9 @@ int topo_set_msr(struct kvm_vcpu *vcpu, struct msr_data *msr)
 	case MSR_KVMEXT_TOPO_NOTIFY:
 		return topo_set_notify(vcpu, msr->data);
 	case MSR_KVMEXT_HINT:
-		return topo_set_hint(vcpu, msr->data);
+		return topo_set_hint(vcpu, msr->data,
+				     msr->host_initiated ? KVMEXT_HINT_VIA_VMM :
+							   KVMEXT_HINT_VIA_MSR);
 	default:
 		atomic64_inc(&topo_stats.probe_writes_rejected);
 		return 1;
@@ -320,7 +331,8 @@ int topo_emulate_hypercall(struct kvm_vcpu *vcpu)
 	else if (!kvm_msr_allowed(vcpu, MSR_KVMEXT_HINT, KVM_MSR_FILTER_WRITE))
 		ret = -KVM_EPERM;
 	else
-		ret = topo_set_hint(vcpu, vcpu->arch.regs[VCPU_REGS_RBX]) ?
+		ret = topo_set_hint(vcpu, vcpu->arch.regs[VCPU_REGS_RBX],
+				    KVMEXT_HINT_VIA_HYPERCALL) ?
 			-KVM_EINVAL : 0;
 	if (!op_64_bit)
 		ret = (u32)ret;

@@ -5,7 +5,10 @@
 #if !defined(KVM_TOPO_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
 #define KVM_TOPO_TRACE_H
 
+#include <linux/kvm_host.h>
 #include <linux/tracepoint.h>
+
+#include "../common/hint_event.h"
 
 /*
  * Host-side events; they name host CPUs, which the guest never sees. VMs
@@ -78,6 +81,33 @@ TRACE_EVENT(kvm_topo_hint,
 	TP_printk("vm %d vcpu %u hint 0x%llx -> nice %d on %u cpus%s",
 		  __entry->vm, __entry->vcpu_id, __entry->hint, __entry->nice,
 		  __entry->cpus, __entry->clamped ? " (clamped)" : "")
+);
+
+/*
+ * Every hint accepted, before it is applied; common/hint_event.h is the
+ * contract with other host modules, which probe it by name.
+ */
+TRACE_EVENT(kvm_topo_hint_write,
+	TP_PROTO(struct kvm_vcpu *vcpu, u64 hint, u8 via),
+	TP_ARGS(vcpu, hint, via),
+	TP_STRUCT__entry(
+		__field(pid_t, vm)
+		__field(u32, vcpu_id)
+		__field(u64, hint)
+		__field(u8, via)
+	),
+	TP_fast_assign(
+		__entry->vm = vcpu->kvm->userspace_pid;
+		__entry->vcpu_id = vcpu->vcpu_id;
+		__entry->hint = hint;
+		__entry->via = via;
+	),
+	TP_printk("vm %d vcpu %u hint 0x%llx by %s",
+		  __entry->vm, __entry->vcpu_id, __entry->hint,
+		  __print_symbolic(__entry->via,
+				   { KVMEXT_HINT_VIA_MSR, "msr" },
+				   { KVMEXT_HINT_VIA_HYPERCALL, "hypercall" },
+				   { KVMEXT_HINT_VIA_VMM, "vmm" }))
 );
 
 #endif /* KVM_TOPO_TRACE_H */

@@ -18,7 +18,6 @@
 #include <linux/sched.h>
 
 #include "../common/compat.h"
-#include <kvmext/pv.h>
 #include "zp.h"
 
 /**
@@ -80,38 +79,5 @@ void zp_cow_hook(unsigned long ip, unsigned long parent_ip,
 		zp_recorded(vm, n);
 		break;
 	}
-	rcu_read_unlock();
-}
-
-/**
- * zp_msr_hook() - probe on KVM's kvm_msr tracepoint: boot completion
- * @data: unused
- * @write: 1 for a write
- * @ecx: the MSR
- * @val: the value written
- * @exception: the access faulted
- *
- * KVM traces a guest's MSR write once it succeeded: for MSR_KVMEXT_HINT
- * that means kvm-topo accepted it (bit 40 is boot completion, which
- * guest-pv sends). A guest can end only its own boot phase.
- *
- * Context: the vCPU's thread, in KVM's MSR write path.
- */
-void zp_msr_hook(void *data, unsigned int write, u32 ecx, u64 val,
-		 bool exception)
-{
-	struct kvm_vcpu *vcpu;
-	struct zp_vm *vm;
-
-	if (!write || exception || ecx != MSR_KVMEXT_HINT ||
-	    !(val & KVMEXT_HINT_BOOT_COMPLETE))
-		return;
-	vcpu = kvm_get_running_vcpu();
-	if (!vcpu)
-		return;
-	rcu_read_lock();
-	vm = zp_vm_lookup(vcpu->kvm);
-	if (vm)
-		zp_boot_complete(vm, true);
 	rcu_read_unlock();
 }

@@ -10,6 +10,7 @@
 #include <linux/seq_file.h>
 #include <linux/utsname.h>
 
+#include "../common/hint_event.h"
 #include "../common/hook.h"
 #include "zp.h"
 
@@ -47,8 +48,9 @@ static struct kvmext_hook zp_hooks[] = {
 	/* Only for the notice of zp_khugepaged_notice(). */
 	KVMEXT_SYMBOL_OPTIONAL("khugepaged_max_ptes_none", &zp_max_ptes_none),
 	KVMEXT_KPROBE("kvm_arch_commit_memory_region", zp_commit_hook),
-	/* Boot completion from the guest (threshold.c). */
-	KVMEXT_TRACEPOINT_EXPORTED(kvm_msr, zp_msr_hook, NULL),
+	/* Boot completion from the guest, through kvm-topo (threshold.c). */
+	KVMEXT_MODULE_TRACEPOINT(KVMEXT_HINT_EVENT_MODULE, KVMEXT_HINT_EVENT,
+				 zp_hint_hook, NULL),
 	/* Last: nothing is recorded before a scan can hand pages back. */
 	KVMEXT_FTRACE("page_add_new_anon_rmap", zp_cow_hook),
 };

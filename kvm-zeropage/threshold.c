@@ -13,13 +13,18 @@
  *
  * Boot phase (patent embodiment 4): a VM in "boot" mode scans only until
  * its boot completes, which the administrator signals through sysfs or
- * the guest through MSR_KVMEXT_HINT bit 40 (guest-pv does, with
- * kvm-topo loaded to accept the MSR). "always" (the default) scans for
- * the VM's whole life.
+ * the guest through bit 40 of the hint, by MSR_KVMEXT_HINT (guest-pv does)
+ * or by the KVMEXT_HC_HINT hypercall. kvm-topo serves both; its
+ * kvm_topo_hint_write tracepoint tells this module of every hint it
+ * accepted, while both are loaded. "always" (the default) scans for the
+ * VM's whole life.
  */
+#include <linux/kvm_host.h>
 #include <linux/moduleparam.h>
 #include <linux/sysfs.h>
 
+#include <kvmext/pv.h>
+#include "../common/hint_event.h"
 #include "zp.h"
 
 static long threshold_mb = 32;
@@ -130,7 +135,7 @@ bool zp_scans_stopped(struct zp_vm *vm)
  * @vm: the VM
  * @by_guest: signalled by the guest, not by the administrator
  *
- * Context: any; the guest's signal comes from KVM's MSR write path.
+ * Context: any; the guest's signal comes from its MSR write or hypercall.
  */
 void zp_boot_complete(struct zp_vm *vm, bool by_guest)
 {
@@ -138,6 +143,33 @@ void zp_boot_complete(struct zp_vm *vm, bool by_guest)
 		return;
 	if (by_guest)
 		set_bit(ZP_BOOT_BY_GUEST, &vm->flags);
+}
+
+/**
+ * zp_hint_hook() - probe on kvm-topo's kvm_topo_hint_write tracepoint
+ * @data: unused
+ * @vcpu: the vCPU whose hint kvm-topo accepted
+ * @hint: its value; bit 40 is boot completion
+ * @via: an enum kvmext_hint_via
+ *
+ * Only the guest ends its boot phase this way, and only its own: a value
+ * the VMM restores (KVM_SET_MSRS) says nothing about this boot, and the
+ * administrator has sysfs. A hint kvm-topo refused never gets here.
+ *
+ * Context: the vCPU's thread, in its MSR write or hypercall exit, with
+ * preemption disabled.
+ */
+void zp_hint_hook(void *data, struct kvm_vcpu *vcpu, u64 hint, u8 via)
+{
+	struct zp_vm *vm;
+
+	if (via == KVMEXT_HINT_VIA_VMM || !(hint & KVMEXT_HINT_BOOT_COMPLETE))
+		return;
+	rcu_read_lock();
+	vm = zp_vm_lookup(vcpu->kvm);
+	if (vm)
+		zp_boot_complete(vm, true);
+	rcu_read_unlock();
 }
 
 /**

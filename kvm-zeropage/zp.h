@@ -205,8 +205,6 @@ extern struct workqueue_struct *zp_wq;
 
 /* main.c */
 extern void *zp_vm_list, *zp_kvm_lock;
-/* KVM's, exported: the guest's boot completion (cow.c). */
-extern struct tracepoint __tracepoint_kvm_msr;
 
 /* vm.c */
 #define ZP_VM_HASH_BITS 6
@@ -236,10 +234,9 @@ void zp_slot_clear_recent(struct zp_slot *slot, unsigned long addr,
 /* cow.c, unit 220 */
 void zp_cow_hook(unsigned long ip, unsigned long parent_ip,
 		 struct ftrace_ops *op, struct ftrace_regs *fregs);
-void zp_msr_hook(void *data, unsigned int write, u32 ecx, u64 val,
-		 bool exception);
 
 /* threshold.c, unit 230 */
+void zp_hint_hook(void *data, struct kvm_vcpu *vcpu, u64 hint, u8 via);
 long zp_threshold_pages(struct zp_vm *vm);
 long zp_threshold_mb(struct zp_vm *vm);
 unsigned long zp_scan_rate(void);

@@ -6,9 +6,13 @@
  * - in boot mode, scans run until boot completion is signalled through
  *   sysfs, and none runs after it however much the guest writes;
  * - back in always mode, the pages pending meanwhile are scanned at once;
- * - the guest itself ends its boot phase by writing MSR_KVMEXT_HINT with
- *   bit 40, as guest-pv does, when kvm-topo is loaded (argv[1] is its
- *   path; the test loads it).
+ * - the guest itself ends its boot phase with bit 40 of the hint, by
+ *   MSR_KVMEXT_HINT (as guest-pv does) or by the KVMEXT_HC_HINT
+ *   hypercall, when kvm-topo is loaded, whether it came before or after
+ *   kvm-zeropage, and again after it was unloaded and loaded back; a hint
+ *   kvm-topo refuses, or any hint while it is away, ends nothing.
+ *   argv[1] is kvm-topo's path, argv[2] kvm-zeropage's: the test loads
+ *   and unloads both.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -29,8 +33,8 @@
 #define PAGES		2048
 #define STEP		512		/* twice the 1 MiB threshold */
 
-enum { CMD_ZERO = 1, CMD_SIGNAL };
-static uint64_t cmd, first_page, guest_result;
+enum { CMD_ZERO = 1, CMD_HINT_MSR, CMD_HINT_HYPERCALL };
+static uint64_t cmd, first_page, guest_hint, guest_result;
 
 static void guest_code(void)
 {
@@ -38,9 +42,13 @@ static void guest_code(void)
 
 	for (;;) {
 		GUEST_SYNC(0);
-		if (READ_ONCE(cmd) == CMD_SIGNAL) {
-			guest_result = wrmsr_safe(MSR_KVMEXT_HINT,
-						  KVMEXT_HINT_BOOT_COMPLETE);
+		if (READ_ONCE(cmd) == CMD_HINT_MSR) {
+			guest_result = wrmsr_safe(MSR_KVMEXT_HINT, guest_hint);
+			continue;
+		}
+		if (READ_ONCE(cmd) == CMD_HINT_HYPERCALL) {
+			guest_result = kvm_hypercall(KVMEXT_HC_HINT, guest_hint,
+						     0, 0, 0);
 			continue;
 		}
 		/* A first write of zeros: a new private page, all zero. */
@@ -53,14 +61,17 @@ static struct kvm_vm *vm;
 static struct kvm_vcpu *vcpu;
 static char dir[128];
 
+/* @first: the first page to zero, or the hint to send. */
 static void guest_do(uint64_t c, uint64_t first)
 {
 	struct ucall uc;
 
 	cmd = c;
 	first_page = first;
+	guest_hint = first;
 	sync_global_to_guest(vm, cmd);
 	sync_global_to_guest(vm, first_page);
+	sync_global_to_guest(vm, guest_hint);
 	kvmext_run_to_ucall(vcpu, &uc);
 	sync_global_from_guest(vm, guest_result);
 }
@@ -85,6 +96,9 @@ static void vm_start(void)
 	struct ucall uc;
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
+	/* For wrmsr_safe(): a refused hint is a #GP. */
+	vm_init_descriptor_tables(vm);
+	vcpu_init_descriptor_tables(vcpu);
 	zp_add_slot(vm, VM_MEM_SRC_ANONYMOUS, GPA, SLOT, PAGES);
 	kvmext_run_to_ucall(vcpu, &uc);	/* to its first SYNC */
 	zp_vm_dir(dir, sizeof(dir));
@@ -102,6 +116,42 @@ static void vm_stop(void)
 	TEST_ASSERT(zstat("cowed") == -1, "the VM's state stayed");
 }
 
+/*
+ * A new VM in boot mode: the guest first sends a hint kvm-topo refuses
+ * (bit 40 with a reserved bit), which must end nothing, then bit 40
+ * alone by @how. Return: whether the boot phase ended as @expect says
+ * ("1 guest", or "0" where nothing may accept the hint), with no scan
+ * after an ended one, and the guest told what kvm-topo's answer was.
+ */
+static bool guest_signal(uint64_t how, const char *expect)
+{
+	bool served = strcmp(expect, "0"), ok;
+	long scans;
+
+	vm_start();
+	TEST_ASSERT(!vm_write("mode", "boot"), "mode boot");
+	guest_do(how, KVMEXT_HINT_BOOT_COMPLETE | (1ULL << 63));
+	ok = guest_result != 0 && !strcmp(vm_read("boot_complete"), "0");
+	if (!ok)
+		ksft_print_msg("a refused hint (%#lx) gave \"%s\"\n",
+			       guest_result, vm_read("boot_complete"));
+	guest_do(how, KVMEXT_HINT_BOOT_COMPLETE);
+	ok &= served ? !guest_result : guest_result != 0;
+	ok &= !strcmp(vm_read("boot_complete"), expect);
+	scans = zstat("scans");
+	guest_do(CMD_ZERO, 0);
+	zp_settle();
+	if (served)
+		ok &= zstat("scans") == scans;
+	else
+		ok &= zstat("scans") > scans;
+	ksft_print_msg("%s bit 40: guest told %#lx, boot_complete \"%s\", %ld scans after\n",
+		       how == CMD_HINT_MSR ? "MSR" : "hypercall", guest_result,
+		       vm_read("boot_complete"), zstat("scans") - scans);
+	vm_stop();
+	return ok;
+}
+
 int main(int argc, char *argv[])
 {
 	long scans, rec;
@@ -109,7 +159,7 @@ int main(int argc, char *argv[])
 
 	ksft_print_header();
 	TEST_REQUIRE(!access(ZP_VMS, R_OK));
-	ksft_set_plan(5);
+	ksft_set_plan(9);
 
 	vm_start();
 	ok = !strcmp(vm_read("mode"), "always");
@@ -154,22 +204,31 @@ int main(int argc, char *argv[])
 			 zstat("pages_reclaimed") - rec);
 	vm_stop();
 
-	if (argc < 2) {
-		ksft_test_result_skip("the guest's signal: no kvm-topo path given\n");
+	if (argc < 3) {
+		for (int i = 0; i < 5; i++)
+			ksft_test_result_skip("the guest's signal: no kvm-topo and kvm-zeropage paths given\n");
 		ksft_finished();
 	}
+	/* kvm-topo loaded after kvm-zeropage. */
 	TEST_ASSERT(!kvmext_module_load(argv[1], ""), "load kvm-topo");
-	vm_start();
-	TEST_ASSERT(!vm_write("mode", "boot"), "mode boot");
-	guest_do(CMD_SIGNAL, 0);
-	scans = zstat("scans");
-	guest_do(CMD_ZERO, 0);
-	zp_settle();
-	ksft_test_result(!guest_result && !strcmp(vm_read("boot_complete"), "1 guest") &&
-			 zstat("scans") == scans,
-			 "the guest's MSR_KVMEXT_HINT bit 40 (vector %lu) ends its boot phase: \"%s\", %ld scans after\n",
-			 guest_result, vm_read("boot_complete"), zstat("scans") - scans);
-	vm_stop();
+	ksft_test_result(guest_signal(CMD_HINT_MSR, "1 guest"),
+			 "kvm-topo loaded second: the guest's MSR_KVMEXT_HINT bit 40 ends its boot phase\n");
+	ksft_test_result(guest_signal(CMD_HINT_HYPERCALL, "1 guest"),
+			 "and so does the KVMEXT_HC_HINT hypercall with bit 40\n");
+
+	/* Gone: the guest's write faults and nothing is probed any more. */
+	TEST_ASSERT(!kvmext_module_unload("kvm_topo"), "unload kvm-topo");
+	ksft_test_result(guest_signal(CMD_HINT_MSR, "0"),
+			 "kvm-topo unloaded: the guest's signal ends nothing\n");
+
+	/* kvm-topo loaded first, then kvm-zeropage. */
+	TEST_ASSERT(!kvmext_module_load(argv[1], ""), "load kvm-topo again");
+	TEST_ASSERT(!kvmext_module_unload("kvm_zeropage"), "unload kvm-zeropage");
+	TEST_ASSERT(!kvmext_module_load(argv[2], "flush_ms=0"), "load kvm-zeropage again");
+	ksft_test_result(guest_signal(CMD_HINT_HYPERCALL, "1 guest"),
+			 "kvm-zeropage loaded second: the hypercall ends the boot phase\n");
+	ksft_test_result(guest_signal(CMD_HINT_MSR, "1 guest"),
+			 "and so does the MSR\n");
 	TEST_ASSERT(!kvmext_module_unload("kvm_topo"), "unload kvm-topo");
 	ksft_finished();
 }
