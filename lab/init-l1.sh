@@ -22,6 +22,9 @@ ip link set lo up 2>/dev/null
 # An RCU stall is a failure, like a warning (panic_on_warn on the command line).
 echo 1 >/proc/sys/kernel/panic_on_rcu_stall
 hostname lab-l1
+# The host stops a VM whose heartbeat stops (lab.sh, watch_heartbeat). On
+# any CPU, unlike the tests.
+(while :; do date +%s >/dev/ttyS2; sleep 10; done) &
 # Every test runs on CPU 0. QEMU's multi-threaded TCG keeps executing stale
 # translations of kernel text that another vCPU patched (ftrace, kprobes,
 # static keys when modules load and unload): in the lab this called address

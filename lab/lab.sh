@@ -38,11 +38,14 @@ LAB_L2_TCG=${LAB_L2_TCG:-multi}
 # Hard limit for one boot of the L1 VM, in seconds; by default the sum of
 # the tests' own limits plus boot time (see vm_timeout).
 LAB_VM_TIMEOUT=${LAB_VM_TIMEOUT:-}
+# An L1 VM whose heartbeat (init-l1.sh, every 10 s) stopped for this many
+# seconds is frozen: its registers are saved and it is stopped.
+LAB_STALL=${LAB_STALL:-300}
 
 # Debian packages the lab needs on the machine that runs it.
 HOST_PACKAGES="qemu-system-x86 busybox-static kmod cpio xz-utils gcc make
 	bc flex bison libelf-dev libssl-dev dwarves sparse perl rsync
-	util-linux file dkms"
+	util-linux file dkms socat"
 
 log() { printf 'lab: %s\n' "$*" >&2; }
 die() { printf 'lab: error: %s\n' "$*" >&2; exit 1; }
@@ -450,6 +453,66 @@ tcg_gs_fault() {
 		grep -qE 'RIP: 0010:(error_entry|asm_exc_page_fault|exc_page_fault)\+' "$1"
 }
 
+# Where each vCPU of a frozen L1 VM is: QEMU's monitor gives the
+# registers; a real System.map (the debug kernel's; Debian's stock one is
+# a placeholder) names the kernel code at each RIP, as the L1 kernel runs
+# without KASLR. Module code stays an address.
+stall_dump() {
+	local dir=$1 map=$2 ncpu=$3 mon=$4 n ip rest sym out=$dir/stall-registers.txt
+	{
+		echo "info cpus"
+		for ((n = 0; n < ncpu; n++)); do
+			echo "cpu $n"
+			echo "info registers"
+		done
+	} | timeout 60 socat -t 10 - UNIX-CONNECT:"$mon" 2>&1 |
+		sed -e 's/\r$//' -e '/^(qemu)/d' >"$out" || true
+	[ "$(wc -l <"$map" 2>/dev/null || echo 0)" -gt 1000 ] || map=
+	n=0
+	sed -n 's/^[RE]IP=\([0-9a-f]*\) .*\(CPL=[0-3]\).*\(HLT=[01]\).*/\1 \2 \3/p' "$out" |
+		while read -r ip rest; do
+			sym=
+			if [ -n "$map" ] && [ "${#ip}" -eq 16 ] && [ "${ip:0:9}" != ffffffffc ]; then
+				sym=$(awk -v ip="$ip" '$2 ~ /^[tTwW]$/ && $1 <= ip { s = $1 " " $3 } END { print s }' "$map")
+			fi
+			if [ -n "$sym" ]; then
+				printf 'cpu %d: %s+0x%x (%s) %s\n' "$n" "${sym#* }" $((16#$ip - 16#${sym%% *})) "$ip" "$rest"
+			else
+				printf 'cpu %d: %s %s\n' "$n" "$ip" "$rest"
+			fi
+			n=$((n + 1))
+		done >"$dir/stall-rips.txt"
+}
+
+# Waits for the VM of process $1 to end. Kills it after $5 seconds, and
+# stops it at once if the heartbeat file in $2 has not changed for
+# LAB_STALL seconds, after stall_dump. L1's own watchdogs report a CPU or
+# a task that stops; this catches the VM that stops whole and prints
+# nothing, as multi-threaded TCG has done (Documentation/testing.rst).
+watch_vm() {
+	local vm=$1 dir=$2 map=$3 ncpu=$4 limit=$5 mon=$6 start=$SECONDS age i
+	while kill -0 "$vm" 2>/dev/null; do
+		sleep 5
+		if [ $((SECONDS - start)) -ge "$limit" ]; then
+			kill -KILL "$vm" 2>/dev/null
+			break
+		fi
+		age=$(($(date +%s) - $(stat -c %Y "$dir/heartbeat" 2>/dev/null || date +%s)))
+		[ "$age" -ge "$LAB_STALL" ] || continue
+		echo "$age" >"$dir/stalled"
+		stall_dump "$dir" "$map" "$ncpu" "$mon"
+		# QEMU ends on SIGTERM only once its vCPU threads stop.
+		kill -TERM "$vm" 2>/dev/null
+		for ((i = 0; i < 10; i++)); do
+			kill -0 "$vm" 2>/dev/null || break
+			sleep 1
+		done
+		kill -KILL "$vm" 2>/dev/null
+		break
+	done
+	wait "$vm"
+}
+
 # Boots the L1 VM of one tier for the tests matching a glob, under the
 # given TCG threading, and turns its KTAP into results. An l2 boot that
 # died of tcg_gs_fault boots once more; the first console is kept.
@@ -457,8 +520,12 @@ run_l1() {
 	local tier=$1 kernel=$2 boot=$3 glob=$4 tcg=$5
 	local dir=$OUT/$tier/$boot planned reported t0=$SECONDS rc=0
 	local console=$dir/console.log ktap=$dir/results.ktap line name note
-	local ncpu=1 kv smp=$LAB_SMP tests extra
+	local ncpu=1 kv smp=$LAB_SMP tests extra map mon=$dir/monitor.sock
 	tests=$(select_tests "$glob")
+	map=$(dirname "$kernel")/System.map-${kernel##*/vmlinuz-}
+	[ -e "$map" ] || map=$(dirname "$kernel")/../../../System.map
+	# A socket's path has at most 107 bytes.
+	[ ${#mon} -lt 100 ] || mon=/tmp/lab-monitor.$$.$boot
 	[ -n "$tests" ] || return 0
 	mkdir -p "$dir"
 	# One NUMA node per socket: total CPUs from the -smp topology, halved.
@@ -468,6 +535,7 @@ run_l1() {
 	while :; do
 		: >"$console"
 		: >"$ktap"
+		rm -f "$dir/stalled" "$dir/heartbeat" "$mon"
 		rc=0
 		log "booting the $tier L1 VM for $boot tests ($(basename "$kernel"), -smp $smp, $LAB_MEM, TCG $tcg)"
 		# No NUMA balancing where L2 runs (multi-threaded TCG): its page
@@ -478,8 +546,7 @@ run_l1() {
 		# does not survive reliably.
 		extra=
 		[ "$tcg" = multi ] && extra=numa_balancing=disable
-		# shellcheck disable=SC2086
-		timeout -s KILL "$(vm_timeout $tests)" qemu-system-x86_64 \
+		qemu-system-x86_64 \
 			-accel tcg,thread="$tcg" -M q35 -cpu EPYC -m "$LAB_MEM" \
 			${LAB_TCG_DEBUG:+-d "$LAB_TCG_DEBUG" -D "$dir/tcg.log"} \
 			-smp "$smp" \
@@ -490,9 +557,13 @@ run_l1() {
 			-nodefaults -display none -no-reboot \
 			-chardev file,id=con,path="$console" -serial chardev:con \
 			-chardev file,id=res,path="$ktap" -serial chardev:res \
+			-chardev file,id=hb,path="$dir/heartbeat" -serial chardev:hb \
+			-monitor unix:"$mon",server=on,wait=off \
 			-kernel "$kernel" -initrd "$OUT/$tier/initrd" \
-			-append "console=ttyS0 preempt=full panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 nmi_watchdog=0 watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60 lab.tier=$tier lab.tests=$(echo $tests | tr ' ' ,)${extra:+ $extra}" \
-			>"$dir/qemu.log" 2>&1 || rc=$?
+			-append "console=ttyS0 nokaslr preempt=full panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 nmi_watchdog=0 watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60 lab.tier=$tier lab.tests=$(echo $tests | tr ' ' ,)${extra:+ $extra}" \
+			>"$dir/qemu.log" 2>&1 &
+		# shellcheck disable=SC2086
+		watch_vm $! "$dir" "$map" "$ncpu" "$(vm_timeout $tests)" "$mon" || rc=$?
 		log "$tier L1 VM for $boot tests exited ($rc) after $((SECONDS - t0)) s"
 		# The serial line turns \n into \r\n.
 		sed -i 's/\r$//' "$ktap" "$console"
@@ -506,6 +577,7 @@ run_l1() {
 		fi
 		break
 	done
+	rm -f "$mon"
 
 	planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$ktap" | head -n 1)
 	reported=0
@@ -532,6 +604,11 @@ run_l1() {
 		"#"*) echo "$line" ;;
 		esac
 	done <"$ktap"
+	if [ -e "$dir/stalled" ]; then
+		sed 's/^/# frozen L1 /' "$dir/stall-rips.txt" 2>/dev/null
+		record "not ok" "$tier: L1 VM kept running through its $boot tests" \
+			"frozen: no heartbeat for $(cat "$dir/stalled") s, stopped; vCPU registers in $dir/stall-registers.txt"
+	fi
 	if [ -z "$planned" ]; then
 		tail -n 40 "$console" | sed 's/^/# console: /'
 		record "not ok" "$tier: L1 VM booted and ran its $boot tests" "no results; console: $console"
@@ -575,9 +652,15 @@ summary() {
 
 # Two boots per tier: single-threaded TCG for every test but the L2 ones,
 # multi-threaded TCG for the L2 ones (Documentation/testing.rst).
+# One boot for the main tests; one per L2 test, so that no L2 test runs in
+# an L1 whose kernel text other tests' modules have patched and unpatched
+# under multi-threaded TCG (Documentation/testing.rst).
 run_boots() {
+	local name
 	run_l1 "$1" "$2" main '!(l2-*|bench-*)' single
-	run_l1 "$1" "$2" l2 'l2-*' "$LAB_L2_TCG"
+	for name in $(select_tests 'l2-*'); do
+		run_l1 "$1" "$2" "$name" "$name" "$LAB_L2_TCG"
+	done
 }
 
 run_tier() {
