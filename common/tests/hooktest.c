@@ -20,7 +20,8 @@ static bool missing;
 module_param(missing, bool, 0444);
 MODULE_PARM_DESC(missing, "Add entries no kernel has, to test the refusal to load [default: false]");
 
-static atomic_t kvm_exit_hits, userspace_exit_hits, kprobe_hits, ftrace_hits;
+static atomic_t kvm_exit_hits, userspace_exit_hits, kprobe_hits, ftrace_hits,
+		module_tp_hits;
 static void *vcpu_ioctl_addr;
 static struct dentry *dir;
 
@@ -32,6 +33,13 @@ static void hooktest_kvm_exit(void *data, struct kvm_vcpu *vcpu, u32 isa)
 static void hooktest_userspace_exit(void *data, __u32 reason, int errno)
 {
 	atomic_inc(&userspace_exit_hits);
+}
+
+/* Debian's 6.1 has the second argument (backported from 6.9). */
+static void hooktest_kvm_entry(void *data, struct kvm_vcpu *vcpu,
+			       bool force_immediate_exit)
+{
+	atomic_inc(&module_tp_hits);
 }
 
 static int hooktest_kprobe(struct kprobe *kp, struct pt_regs *regs)
@@ -59,6 +67,8 @@ static struct kvmext_hook hooks[] = {
 	KVMEXT_TRACEPOINT("kvm_userspace_exit", hooktest_userspace_exit, NULL),
 	KVMEXT_KPROBE("kvm_arch_vcpu_ioctl_run", hooktest_kprobe),
 	KVMEXT_FTRACE("kvm_vcpu_ioctl", hooktest_ftrace),
+	/* kvm.ko is loaded already: probed as the table is installed. */
+	KVMEXT_MODULE_TRACEPOINT("kvm", "kvm_entry", hooktest_kvm_entry, NULL),
 	/* Only with missing=1: these two must be named in the refusal. */
 	KVMEXT_SYMBOL("kvmext_hooktest_no_such_symbol", &vcpu_ioctl_addr),
 	KVMEXT_KPROBE("kvmext_hooktest_no_such_function", hooktest_kprobe),
@@ -80,6 +90,8 @@ static int __init hooktest_init(void)
 				&userspace_exit_hits);
 	debugfs_create_atomic_t("kprobe", 0444, dir, &kprobe_hits);
 	debugfs_create_atomic_t("ftrace", 0444, dir, &ftrace_hits);
+	debugfs_create_atomic_t("module_tracepoint", 0444, dir,
+				&module_tp_hits);
 
 	ret = kvmext_hooks_install(hooks, nr_hooks());
 	if (ret) {

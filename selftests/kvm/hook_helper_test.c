@@ -43,7 +43,7 @@
 #define COUNTERS "/sys/kernel/debug/kvm/" MODNAME "/"
 
 static const char *const counters[] = {
-	"kvm_exit", "kvm_userspace_exit", "kprobe", "ftrace",
+	"kvm_exit", "kvm_userspace_exit", "kprobe", "ftrace", "module_tracepoint",
 };
 #define NR_COUNTERS ARRAY_SIZE(counters)
 #define ROUNDS 3
