@@ -100,8 +100,8 @@ static void topo_vm_sysfs_add(struct work_struct *work)
 {
 	struct topo_vm *vm = container_of(work, struct topo_vm, sysfs_work);
 
-	vm->sysfs = kvmext_vm_dir_add(&topo_vm_ktype, topo_sysfs_vms, vm, vm->pid,
-				      vm->seq);
+	WRITE_ONCE(vm->sysfs, kvmext_vm_dir_add(&topo_vm_ktype, topo_sysfs_vms,
+						vm, vm->pid, vm->seq));
 }
 
 /**
@@ -340,7 +340,9 @@ int topo_vms_show(struct seq_file *m, void *unused)
 			regd += !!READ_ONCE(tv->page_msr);
 		/* As KVM names the VM in its statistics (kvm->stats_id). */
 		seq_printf(m, "vm kvm-%d\n", vm->pid);
-		seq_printf(m, "sysfs %d-%u\n", vm->pid, vm->seq);
+		/* Named once it exists: a work makes it after the state. */
+		if (READ_ONCE(vm->sysfs))
+			seq_printf(m, "sysfs %d-%u\n", vm->pid, vm->seq);
 		seq_printf(m, "registered_vcpus %d\n", regd);
 		seq_printf(m, "registrations %lld\n", atomic64_read(&s->registrations));
 		seq_printf(m, "unregistrations %lld\n", atomic64_read(&s->unregistrations));

@@ -169,8 +169,8 @@ static void zp_vm_sysfs_add(struct work_struct *work)
 {
 	struct zp_vm *vm = container_of(work, struct zp_vm, sysfs_work);
 
-	vm->sysfs = kvmext_vm_dir_add(&zp_vm_ktype, zp_sysfs_vms, vm, vm->pid,
-				      vm->seq);
+	WRITE_ONCE(vm->sysfs, kvmext_vm_dir_add(&zp_vm_ktype, zp_sysfs_vms, vm,
+						vm->pid, vm->seq));
 }
 
 /* The VM's state, if any; zp_vms_lock or RCU read side held. */
@@ -383,7 +383,9 @@ int zp_vms_show(struct seq_file *m, void *unused)
 
 		/* As KVM names the VM in its statistics (kvm->stats_id). */
 		seq_printf(m, "vm kvm-%d\n", vm->pid);
-		seq_printf(m, "sysfs %d-%u\n", vm->pid, vm->seq);
+		/* Named once it exists: a work makes it after the state. */
+		if (READ_ONCE(vm->sysfs))
+			seq_printf(m, "sysfs %d-%u\n", vm->pid, vm->seq);
 		seq_printf(m, "threshold_pages %ld\n", zp_threshold_pages(vm));
 		seq_printf(m, "boot_mode %d\n", test_bit(ZP_BOOT_MODE, &vm->flags));
 		seq_printf(m, "boot_complete %d\n", test_bit(ZP_BOOT_DONE, &vm->flags));

@@ -196,23 +196,33 @@ static void set_param(const char *name, const char *val, bool ok)
 	TEST_ASSERT(ok ? r == (int)strlen(val) : r < 0, "write %s to %s", val, path);
 }
 
-/* This VM's directory of per-VM limits, named in kvm-topo's vms file. */
+/*
+ * This VM's directory of per-VM limits, named in kvm-topo's vms file once
+ * it exists (a work makes it): waits up to 10 s for it.
+ */
 static void vm_sysfs(const char *file, char *path, size_t n)
 {
-	FILE *f = fopen("/sys/kernel/debug/kvm/kvm_topo/vms", "r");
 	char line[128], me[64], name[64] = "";
-	bool mine = false;
+	bool mine;
+	FILE *f;
+	int i;
 
-	TEST_ASSERT(f, "open kvm_topo/vms");
 	snprintf(me, sizeof(me), "vm kvm-%d\n", getpid());
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "vm ", 3))
-			mine = !strcmp(line, me);
-		else if (mine)
-			sscanf(line, "sysfs %63s", name);
+	for (i = 0; i < 100 && !name[0]; i++) {
+		if (i)
+			usleep(100000);
+		f = fopen("/sys/kernel/debug/kvm/kvm_topo/vms", "r");
+		TEST_ASSERT(f, "open kvm_topo/vms");
+		mine = false;
+		while (fgets(line, sizeof(line), f)) {
+			if (!strncmp(line, "vm ", 3))
+				mine = !strcmp(line, me);
+			else if (mine)
+				sscanf(line, "sysfs %63s", name);
+		}
+		fclose(f);
 	}
-	fclose(f);
-	TEST_ASSERT(name[0], "no sysfs directory for this VM");
+	TEST_ASSERT(name[0], "no sysfs directory for this VM after 10 s");
 	snprintf(path, n, "/sys/kernel/kvm_topo/vms/%s/%s", name, file);
 }
 

@@ -27,27 +27,39 @@ static inline long zstat(const char *name)
 	return kvmext_vm_stat(ZP_VMS, name);
 }
 
-/* The VM's sysfs directory, from the "sysfs <pid>-<n>" line. */
+/*
+ * The VM's sysfs directory, from the "sysfs <pid>-<n>" line, which the
+ * module prints once the directory exists (a work makes it): waits up to
+ * 10 s for it.
+ */
 static inline void zp_vm_dir(char *buf, size_t len)
 {
-	long n = zstat("sysfs");
-	FILE *f = fopen(ZP_VMS, "r");
 	char line[64], me[64];
-	bool mine = false;
+	bool mine;
+	FILE *f;
+	int i;
 
-	TEST_ASSERT(f && n >= 0, "kvm_zeropage/vms has no block for this VM");
+	TEST_ASSERT(zstat("cowed") >= 0, "kvm_zeropage/vms has no block for this VM");
 	snprintf(me, sizeof(me), "vm kvm-%d\n", getpid());
 	buf[0] = 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "vm ", 3))
-			mine = !strcmp(line, me);
-		else if (mine && !strncmp(line, "sysfs ", 6)) {
-			line[strcspn(line, "\n")] = 0;
-			snprintf(buf, len, "/sys/kernel/kvm_zeropage/vms/%s", line + 6);
+	for (i = 0; i < 100 && !buf[0]; i++) {
+		if (i)
+			usleep(100000);
+		f = fopen(ZP_VMS, "r");
+		TEST_ASSERT(f, "open %s", ZP_VMS);
+		mine = false;
+		while (fgets(line, sizeof(line), f)) {
+			if (!strncmp(line, "vm ", 3))
+				mine = !strcmp(line, me);
+			else if (mine && !strncmp(line, "sysfs ", 6)) {
+				line[strcspn(line, "\n")] = 0;
+				snprintf(buf, len, "/sys/kernel/kvm_zeropage/vms/%s",
+					 line + 6);
+			}
 		}
+		fclose(f);
 	}
-	fclose(f);
-	TEST_ASSERT(buf[0], "no sysfs line");
+	TEST_ASSERT(buf[0], "no sysfs directory for this VM after 10 s");
 }
 
 /* 0, or -errno of the write. */
