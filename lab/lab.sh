@@ -435,22 +435,31 @@ select_tests() {
 	done
 }
 
-# Whether an L1 console shows the fault multi-threaded TCG (QEMU 7.2)
-# causes under nested SVM (Documentation/testing.rst): L1's first kernel
-# report is a stack overflow on an L2 vCPU thread ("CPU n/KVM") in the
-# page fault entry, which the per-CPU access at the start of
-# exc_page_fault re-enters while L1's kernel runs with a GS base that is
-# not its own. L2's own reports (its vCPU starving meanwhile) may come
-# first.
-tcg_gs_fault() {
+# Which of the two faults multi-threaded TCG (QEMU 7.2) causes in L1
+# (Documentation/testing.rst) an L1 console shows, if one: prints its
+# name. L2's own reports (its vCPU starving meanwhile) may come first.
+# - gs-base: L1's first kernel report is a stack overflow on an L2 vCPU
+#   thread ("CPU n/KVM") in the page fault entry, which the per-CPU
+#   access at the start of exc_page_fault re-enters while L1's kernel
+#   runs with a GS base that is not its own (nested SVM).
+# - stale-int3: L1's first report is a stall or lockup, one CPU is in
+#   the int3 entry and another waits in text_poke_bp_batch() for it to
+#   answer: the first went on running a translation of text the second
+#   had patched, and loops on the int3 the patch has since removed.
+tcg_fault() {
 	local first
 	first=$(grep -vE '^L2\|' "$1" | grep -m1 -E "$BAD_CONSOLE") || return 1
 	case "$first" in
-	*"BUG: TASK stack guard page was hit"*) ;;
+	*"BUG: TASK stack guard page was hit"*)
+		grep -qE 'Comm: CPU [0-9]+/KVM' "$1" &&
+			grep -qE 'RIP: 0010:(error_entry|asm_exc_page_fault|exc_page_fault)\+' "$1" &&
+			echo gs-base ;;
+	*"detected stall"*|*"soft lockup"*)
+		grep -qE 'RIP: 0010:(asm_exc_int3|exc_int3|poke_int3_handler)\+' "$1" &&
+			grep -qE ' text_poke_bp_batch\+' "$1" &&
+			echo stale-int3 ;;
 	*) return 1 ;;
 	esac
-	grep -qE 'Comm: CPU [0-9]+/KVM' "$1" &&
-		grep -qE 'RIP: 0010:(error_entry|asm_exc_page_fault|exc_page_fault)\+' "$1"
 }
 
 # Where each vCPU of a frozen L1 VM is: QEMU's monitor gives the
@@ -458,7 +467,8 @@ tcg_gs_fault() {
 # a placeholder) names the kernel code at each RIP, as the L1 kernel runs
 # without KASLR. Module code stays an address.
 stall_dump() {
-	local dir=$1 map=$2 ncpu=$3 mon=$4 n ip rest sym out=$dir/stall-registers.txt
+	local dir=$1 map=$2 ncpu=$3 mon=$4 n ip rest sym out
+	out=$dir/stall-registers.txt
 	{
 		echo "info cpus"
 		for ((n = 0; n < ncpu; n++)); do
@@ -515,12 +525,13 @@ watch_vm() {
 
 # Boots the L1 VM of one tier for the tests matching a glob, under the
 # given TCG threading, and turns its KTAP into results. An l2 boot that
-# died of tcg_gs_fault boots once more; the first console is kept.
+# died of an emulator fault (tcg_fault) boots once more; the first
+# console is kept.
 run_l1() {
 	local tier=$1 kernel=$2 boot=$3 glob=$4 tcg=$5
 	local dir=$OUT/$tier/$boot planned reported t0=$SECONDS rc=0
 	local console=$dir/console.log ktap=$dir/results.ktap line name note
-	local ncpu=1 kv smp=$LAB_SMP tests extra map mon=$dir/monitor.sock
+	local ncpu=1 kv smp=$LAB_SMP tests extra map mon=$dir/monitor.sock fault
 	tests=$(select_tests "$glob")
 	map=$(dirname "$kernel")/System.map-${kernel##*/vmlinuz-}
 	[ -e "$map" ] || map=$(dirname "$kernel")/../../../System.map
@@ -567,11 +578,11 @@ run_l1() {
 		log "$tier L1 VM for $boot tests exited ($rc) after $((SECONDS - t0)) s"
 		# The serial line turns \n into \r\n.
 		sed -i 's/\r$//' "$ktap" "$console"
-		# Once, and only for the emulator fault of tcg_gs_fault().
+		# Once, and only for an emulator fault of tcg_fault().
 		if [ "$tcg" = multi ] && [ ! -e "$dir/console-tcg-fault.log" ] &&
-			tcg_gs_fault "$console"; then
+			fault=$(tcg_fault "$console"); then
 			mv "$console" "$dir/console-tcg-fault.log"
-			echo "# $tier $boot: L1 died of multi-threaded TCG's wrong-GS-base fault on an L2 vCPU thread (Documentation/testing.rst); booting it once more, first console in $dir/console-tcg-fault.log"
+			echo "# $tier $boot: L1 died of multi-threaded TCG's $fault fault (Documentation/testing.rst); booting it once more, first console in $dir/console-tcg-fault.log"
 			t0=$SECONDS
 			continue
 		fi
