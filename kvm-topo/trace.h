@@ -83,6 +83,11 @@ TRACE_EVENT(kvm_topo_hint,
 		  __entry->cpus, __entry->clamped ? " (clamped)" : "")
 );
 
+/* The format file then names the values, for trace-cmd and perf. */
+TRACE_DEFINE_ENUM(KVMEXT_HINT_VIA_MSR);
+TRACE_DEFINE_ENUM(KVMEXT_HINT_VIA_HYPERCALL);
+TRACE_DEFINE_ENUM(KVMEXT_HINT_VIA_VMM);
+
 /*
  * Every hint accepted, before it is applied; common/hint_event.h is the
  * contract with other host modules, which probe it by name.

@@ -22,7 +22,7 @@ ip link set lo up 2>/dev/null
 # An RCU stall is a failure, like a warning (panic_on_warn on the command line).
 echo 1 >/proc/sys/kernel/panic_on_rcu_stall
 hostname lab-l1
-# The host stops a VM whose heartbeat stops (lab.sh, watch_heartbeat). On
+# The host stops a VM whose heartbeat stops (lab.sh, watch_vm). On
 # any CPU, unlike the tests.
 (while :; do date +%s >/dev/ttyS2; sleep 10; done) &
 # Every test runs on CPU 0. QEMU's multi-threaded TCG keeps executing stale

@@ -448,7 +448,10 @@ select_tests() {
 #   had patched, and loops on the int3 the patch has since removed.
 tcg_fault() {
 	local first
-	first=$(grep -vE '^L2\|' "$1" | grep -m1 -E "$BAD_CONSOLE") || return 1
+	# One process: under pipefail, a grep -m1 after a pipe would end the
+	# first one with SIGPIPE on a long console and hide the match.
+	first=$(awk -v re="$BAD_CONSOLE" '!/^L2\|/ && $0 ~ re { print; exit }' "$1")
+	[ -n "$first" ] || return 1
 	case "$first" in
 	*"BUG: TASK stack guard page was hit"*)
 		grep -qE 'Comm: CPU [0-9]+/KVM' "$1" &&
@@ -531,7 +534,7 @@ run_l1() {
 	local tier=$1 kernel=$2 boot=$3 glob=$4 tcg=$5
 	local dir=$OUT/$tier/$boot planned reported t0=$SECONDS rc=0
 	local console=$dir/console.log ktap=$dir/results.ktap line name note
-	local ncpu=1 kv smp=$LAB_SMP tests extra map mon=$dir/monitor.sock fault
+	local ncpu=1 kv smp=$LAB_SMP tests extra map mon=$dir/monitor.sock fault vm
 	tests=$(select_tests "$glob")
 	map=$(dirname "$kernel")/System.map-${kernel##*/vmlinuz-}
 	[ -e "$map" ] || map=$(dirname "$kernel")/../../../System.map
@@ -574,7 +577,14 @@ run_l1() {
 			-append "console=ttyS0 nokaslr preempt=full panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 nmi_watchdog=0 watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60 lab.tier=$tier lab.tests=$(echo $tests | tr ' ' ,)${extra:+ $extra}" \
 			>"$dir/qemu.log" 2>&1 &
 		# shellcheck disable=SC2086
-		watch_vm $! "$dir" "$map" "$ncpu" "$(vm_timeout $tests)" "$mon" || rc=$?
+		# QEMU in the background outlives an interrupted lab.sh, and
+		# watch_vm is its only time limit: kill it with the script.
+		vm=$!
+		# shellcheck disable=SC2064
+		trap "kill -KILL $vm 2>/dev/null" EXIT
+		trap 'exit 130' INT TERM
+		watch_vm "$vm" "$dir" "$map" "$ncpu" "$(vm_timeout $tests)" "$mon" || rc=$?
+		trap - EXIT INT TERM
 		log "$tier L1 VM for $boot tests exited ($rc) after $((SECONDS - t0)) s"
 		# The serial line turns \n into \r\n.
 		sed -i 's/\r$//' "$ktap" "$console"
