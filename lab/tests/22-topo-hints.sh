@@ -22,6 +22,11 @@ done
 [ "$(cat $p/hint_interval_ms) $(cat $p/min_io_level) $(cat $p/max_boost) $(cat $p/rt_budget_pct)" = "100 4 5 0" ] ||
 	{ rmmod kvm_topo; fail "a refused write changed a parameter"; }
 tr=/sys/kernel/tracing
+# Tools decode the hint's source (trace-cmd, perf) from the format file:
+# numbers there, not the C enum's names.
+f=$tr/events/kvm_topo/kvm_topo_hint_write/format
+grep -q '{ 1, "hypercall" }' $f && ! grep -q KVMEXT_HINT_VIA $f ||
+	{ cat $f; rmmod kvm_topo; fail "kvm_topo_hint_write format does not define its via values"; }
 echo >$tr/trace
 echo 1 >$tr/events/kvm_topo/kvm_topo_hint/enable || fail "no kvm_topo_hint event"
 # Unloading a module clears the trace buffer of its events: keep a copy.
