@@ -21,6 +21,11 @@ mount -t tmpfs tmpfs /dev/shm
 ip link set lo up 2>/dev/null
 # An RCU stall is a failure, like a warning (panic_on_warn on the command line).
 echo 1 >/proc/sys/kernel/panic_on_rcu_stall
+# A hang's report then shows every CPU, the stuck one included (one
+# density run hung with no report from the CPU that started it).
+for f in hung_task_all_cpu_backtrace softlockup_all_cpu_backtrace; do
+	[ -w /proc/sys/kernel/$f ] && echo 1 >/proc/sys/kernel/$f
+done
 hostname lab-l1
 # The host stops a VM whose heartbeat stops (lab.sh, watch_vm). On
 # any CPU, unlike the tests.
