@@ -576,13 +576,13 @@ run_l1() {
 			-kernel "$kernel" -initrd "$OUT/$tier/initrd" \
 			-append "console=ttyS0 nokaslr preempt=full panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 hung_task_panic=1 nmi_watchdog=0 watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60 lab.tier=$tier lab.tests=$(echo $tests | tr ' ' ,)${extra:+ $extra}" \
 			>"$dir/qemu.log" 2>&1 &
-		# shellcheck disable=SC2086
 		# QEMU in the background outlives an interrupted lab.sh, and
 		# watch_vm is its only time limit: kill it with the script.
 		vm=$!
 		# shellcheck disable=SC2064
 		trap "kill -KILL $vm 2>/dev/null" EXIT
 		trap 'exit 130' INT TERM
+		# shellcheck disable=SC2086
 		watch_vm "$vm" "$dir" "$map" "$ncpu" "$(vm_timeout $tests)" "$mon" || rc=$?
 		trap - EXIT INT TERM
 		log "$tier L1 VM for $boot tests exited ($rc) after $((SECONDS - t0)) s"
