@@ -177,6 +177,12 @@ static unsigned long zp_reclaim_run(struct zp_scan *sc,
 		/* The mapping's reference; ours keeps the page until unlocked. */
 		put_page(page);
 		sc->state[i] = ZP_CAND_RECLAIMED;
+		/*
+		 * Marked under the lock: once it is dropped, a write may
+		 * allocate here again, and the hook that clears the mark
+		 * (under the same lock) must find it set.
+		 */
+		zp_slot_mark_reclaimed(sc->vm, sc->slot, sc->addr[i], 1);
 	}
 	pte_unmap_unlock(ptep, ptl);
 	zp_mm.invalidate_range_end(&range, false);
@@ -187,7 +193,6 @@ static unsigned long zp_reclaim_run(struct zp_scan *sc,
 		if (sc->state[i] == ZP_CAND_RECLAIMED) {
 			zp_sub_anon_rss(mm, 1);
 			sc->reclaimed++;
-			zp_slot_mark_reclaimed(sc->vm, sc->slot, sc->addr[i], 1);
 			trace_kvm_zeropage_reclaim(sc->vm->pid, sc->addr[i], 1);
 		}
 		unlock_page(page);
@@ -353,6 +358,8 @@ static bool zp_reclaim_thp_whole(struct zp_scan *sc, struct vm_area_struct *vma,
 	set_pmd_at(mm, haddr, pmd, pmd_mkhuge(mk_pmd(hzp, vma->vm_page_prot)));
 	zp_mm.page_remove_rmap(head, vma, true);
 	folio_put(folio);
+	/* Under the lock, as in zp_reclaim_ptes(). */
+	zp_slot_mark_reclaimed(sc->vm, sc->slot, haddr, HPAGE_PMD_NR);
 	done = true;
 unlock:
 	spin_unlock(ptl);
@@ -361,7 +368,6 @@ unlock:
 		zp_sub_anon_rss(mm, HPAGE_PMD_NR);
 		sc->reclaimed += HPAGE_PMD_NR;
 		atomic64_inc(&sc->vm->stats.thp_reclaimed);
-		zp_slot_mark_reclaimed(sc->vm, sc->slot, haddr, HPAGE_PMD_NR);
 		trace_kvm_zeropage_reclaim(sc->vm->pid, haddr, HPAGE_PMD_NR);
 	}
 	return !retry;
