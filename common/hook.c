@@ -191,6 +191,7 @@ static int kvmext_hook_arm(struct kvmext_hook *h)
 		return register_kretprobe(&h->krp);
 	case KVMEXT_HOOK_FTRACE:
 		return kvmext_ftrace_arm(h, h->ftrace_func,
+					 h->unguarded ? 0 :
 					 FTRACE_OPS_FL_RECURSION);
 	case KVMEXT_HOOK_REDIRECT:
 		return kvmext_ftrace_arm(h, kvmext_redirect_func,

@@ -78,6 +78,8 @@ enum kvmext_hook_type {
  * @installed: private: set while the hook is live
  * @optional: SYMBOL: a symbol the module can do without; if the kernel
  *	lacks it, *@addr stays NULL and the load goes on
+ * @unguarded: FTRACE: the trampoline calls @ftrace_func directly, without
+ *	ftrace's recursion guard (see KVMEXT_FTRACE_UNGUARDED)
  *
  * Tables are built with the KVMEXT_* initialiser macros below and passed
  * whole to kvmext_hooks_install() and kvmext_hooks_remove().
@@ -110,6 +112,7 @@ struct kvmext_hook {
 	unsigned long target;
 	bool installed;
 	bool optional;
+	bool unguarded;
 };
 
 #define KVMEXT_SYMBOL(_name, _addr)					\
@@ -152,6 +155,16 @@ struct kvmext_hook {
 #define KVMEXT_FTRACE(_name, _func)					\
 	{ .type = KVMEXT_HOOK_FTRACE, .name = (_name),			\
 	  .ftrace_func = (_func) }
+
+/*
+ * For a callback on a hot path: the trampoline calls it directly, where
+ * KVMEXT_FTRACE goes through ftrace's recursion guard, one more call and
+ * return per hit. The callback must not reach the function it traces,
+ * and runs with preemption as the caller has it.
+ */
+#define KVMEXT_FTRACE_UNGUARDED(_name, _func)				\
+	{ .type = KVMEXT_HOOK_FTRACE, .name = (_name),			\
+	  .ftrace_func = (_func), .unguarded = true }
 
 /*
  * Last resort, for a function whose result must change for some calls:

@@ -128,6 +128,7 @@ static void hook_kunit_kprobes_and_ftrace(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&krp_ret_hits), 1);
 	KUNIT_EXPECT_EQ(test, krp_last_ret, 21);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ft_hits), 1);
+	KUNIT_EXPECT_TRUE(test, hooks[2].ops.flags & FTRACE_OPS_FL_RECURSION);
 
 	/* A second install of a live table is refused. */
 	KUNIT_EXPECT_EQ(test, kvmext_hooks_install(hooks, ARRAY_SIZE(hooks)),
@@ -147,6 +148,23 @@ static void hook_kunit_kprobes_and_ftrace(struct kunit *test)
 	target(1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&kp_hits), 1);
 	kvmext_hooks_remove(hooks, ARRAY_SIZE(hooks));
+}
+
+/* Without ftrace's recursion guard, and removed as cleanly. */
+static void hook_kunit_ftrace_unguarded(struct kunit *test)
+{
+	static struct kvmext_hook hooks[] = {
+		KVMEXT_FTRACE_UNGUARDED("kvmext_kunit_other_target", ft_func),
+	};
+
+	reset_counters();
+	KUNIT_ASSERT_EQ(test, kvmext_hooks_install(hooks, ARRAY_SIZE(hooks)), 0);
+	KUNIT_EXPECT_EQ(test, other_target(7), 8);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ft_hits), 1);
+	KUNIT_EXPECT_FALSE(test, hooks[0].ops.flags & FTRACE_OPS_FL_RECURSION);
+	kvmext_hooks_remove(hooks, ARRAY_SIZE(hooks));
+	other_target(1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ft_hits), 1);
 }
 
 static void hook_kunit_tracepoints(struct kunit *test)
@@ -271,6 +289,7 @@ static void hook_kunit_redirect(struct kunit *test)
 static struct kunit_case hook_kunit_cases[] = {
 	KUNIT_CASE(hook_kunit_symbol),
 	KUNIT_CASE(hook_kunit_kprobes_and_ftrace),
+	KUNIT_CASE(hook_kunit_ftrace_unguarded),
 	KUNIT_CASE(hook_kunit_tracepoints),
 	KUNIT_CASE(hook_kunit_missing_changes_nothing),
 	KUNIT_CASE(hook_kunit_arm_failure_unwinds),
