@@ -27,7 +27,14 @@
  * @op: the ftrace_ops
  * @fregs: registers: page, vma and address are the arguments
  *
- * Context: page table lock held; must not sleep, allocate or print.
+ * Called straight from the ftrace trampoline, without ftrace's recursion
+ * guard (KVMEXT_FTRACE_UNGUARDED): nothing here maps a new anonymous
+ * page, so it cannot call itself. It calls no other function either on
+ * the way of a 4K page, the fault path's common case, except to queue a
+ * scan or arm the flush timer: the helpers it needs are inline.
+ *
+ * Context: page table lock held, so preemption is off (a stock kernel is
+ * not PREEMPT_RT); must not sleep, allocate or print.
  */
 void zp_cow_hook(unsigned long ip, unsigned long parent_ip,
 		 struct ftrace_ops *op, struct ftrace_regs *fregs)
@@ -45,11 +52,17 @@ void zp_cow_hook(unsigned long ip, unsigned long parent_ip,
 		return;
 	nr = thp_nr_pages(page);
 	end = address + nr * PAGE_SIZE;
-	rcu_read_lock();
+	/*
+	 * The sched flavour: inline, where rcu_read_lock() is a call under
+	 * PREEMPT_RCU. Since the RCU flavours were merged (4.20), the
+	 * synchronize_rcu() and call_rcu() that retire VMs and slot arrays
+	 * wait for preemption-disabled readers too.
+	 */
+	rcu_read_lock_sched();
 	hash_for_each_possible_rcu(zp_vms, vm, hnode, (unsigned long)mm) {
 		if (vm->mm != mm)
 			continue;
-		slots = rcu_dereference(vm->slots);
+		slots = rcu_dereference_sched(vm->slots);
 		slot = slots ? zp_slot_find(slots, address, end) : NULL;
 		if (!slot)
 			continue;
@@ -59,7 +72,11 @@ void zp_cow_hook(unsigned long ip, unsigned long parent_ip,
 			PAGE_SHIFT;
 		n -= first;
 		/* What was handed back there is memory again. */
-		saved = zp_bits_clear_count(slot->reclaimed, first, n);
+		if (n == 1)
+			saved = test_bit(first, slot->reclaimed) &&
+				test_and_clear_bit(first, slot->reclaimed);
+		else
+			saved = zp_bits_clear_count(slot->reclaimed, first, n);
 		if (saved)
 			atomic64_sub(saved, &vm->stats.saved);
 		if (nr > 1 && !current->mm) {
@@ -72,12 +89,15 @@ void zp_cow_hook(unsigned long ip, unsigned long parent_ip,
 			atomic64_inc(&vm->stats.thp_recollapsed);
 			break;
 		}
-		zp_bits_set_atomic(slot->recent, first, n);
+		if (n == 1)
+			set_bit(first, slot->recent);
+		else
+			zp_bits_set_atomic(slot->recent, first, n);
 		atomic64_add(n, &vm->stats.cowed);
 		if (nr > 1)
 			atomic64_inc(&vm->stats.cowed_thp);
 		zp_recorded(vm, n);
 		break;
 	}
-	rcu_read_unlock();
+	rcu_read_unlock_sched();
 }

@@ -193,19 +193,6 @@ unsigned long zp_window_mask(unsigned long base, unsigned long from,
 }
 
 /**
- * zp_crossed() - whether adding pages took a counter to its threshold
- * @before: the counter before
- * @after: the counter after
- * @threshold: the threshold in pages, positive
- *
- * Return: true exactly once per crossing, for the addition that made it.
- */
-bool zp_crossed(long before, long after, long threshold)
-{
-	return before < threshold && after >= threshold;
-}
-
-/**
  * zp_parse_threshold_mb() - parse a threshold written by an administrator
  * @buf: "default", or a whole number of MiB from 1 to ZP_THRESHOLD_MB_MAX,
  *	with an optional trailing newline

@@ -52,7 +52,7 @@ static struct kvmext_hook zp_hooks[] = {
 	KVMEXT_MODULE_TRACEPOINT(KVMEXT_HINT_EVENT_MODULE, KVMEXT_HINT_EVENT,
 				 zp_hint_hook, NULL),
 	/* Last: nothing is recorded before a scan can hand pages back. */
-	KVMEXT_FTRACE("page_add_new_anon_rmap", zp_cow_hook),
+	KVMEXT_FTRACE_UNGUARDED("page_add_new_anon_rmap", zp_cow_hook),
 };
 
 DEFINE_SHOW_ATTRIBUTE(zp_vms);

@@ -24,35 +24,6 @@
 
 #include "zp.h"
 
-/**
- * zp_slot_find() - the first slot overlapping [@start, @end)
- * @slots: the VM's slots, sorted by address, not overlapping
- * @start: first host address
- * @end: one past the last
- *
- * Context: RCU read side, or the VM's slots_lock.
- * Return: the slot, or NULL.
- */
-struct zp_slot *zp_slot_find(struct zp_slots *slots, unsigned long start,
-			     unsigned long end)
-{
-	int lo = 0, hi = slots->nr;
-
-	/* The first slot that ends after @start. */
-	while (lo < hi) {
-		int mid = lo + (hi - lo) / 2;
-		struct zp_slot *s = &slots->s[mid];
-
-		if (s->hva + s->npages * PAGE_SIZE <= start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < slots->nr && slots->s[lo].hva < end)
-		return &slots->s[lo];
-	return NULL;
-}
-
 static bool zp_bitmap_in(const unsigned long *map, const struct zp_slots *in)
 {
 	int i;

@@ -27,7 +27,8 @@
 #include "../common/hint_event.h"
 #include "zp.h"
 
-static long threshold_mb = 32;
+/* Read by the copy-on-write hook through zp_threshold_mb() in zp.h. */
+long zp_default_threshold_mb = 32;
 
 static int zp_set_threshold(const char *val, const struct kernel_param *kp)
 {
@@ -36,13 +37,13 @@ static int zp_set_threshold(const char *val, const struct kernel_param *kp)
 	/* "default" names this very parameter: not a value for it. */
 	if (zp_parse_threshold_mb(val, &mb) || mb < 0)
 		return -EINVAL;
-	WRITE_ONCE(threshold_mb, mb);
+	WRITE_ONCE(zp_default_threshold_mb, mb);
 	return 0;
 }
 
 static int zp_get_threshold(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "%ld\n", READ_ONCE(threshold_mb));
+	return sysfs_emit(buf, "%ld\n", READ_ONCE(zp_default_threshold_mb));
 }
 
 static const struct kernel_param_ops zp_threshold_ops = {
@@ -68,7 +69,8 @@ module_param_cb(scan_rate, &zp_rate_ops, &scan_rate, 0644);
 MODULE_PARM_DESC(scan_rate,
 		 "Pages per second one VM's scan may read (1-2^30, default 262144 = 1 GiB/s)");
 
-static unsigned int flush_ms = 500;
+/* Read by the copy-on-write hook through zp_recorded() in zp.h. */
+unsigned int zp_flush_ms = 500;
 
 static int zp_set_flush(const char *val, const struct kernel_param *kp)
 {
@@ -79,7 +81,7 @@ static const struct kernel_param_ops zp_flush_ops = {
 	.set = zp_set_flush,
 	.get = param_get_uint,
 };
-module_param_cb(flush_ms, &zp_flush_ops, &flush_ms, 0644);
+module_param_cb(flush_ms, &zp_flush_ops, &zp_flush_ms, 0644);
 MODULE_PARM_DESC(flush_ms,
 		 "ms after which pages below the threshold are scanned anyway (0-60000, 0 = never, default 500)");
 
@@ -193,30 +195,6 @@ void zp_set_boot_mode(struct zp_vm *vm, bool boot)
 }
 
 /**
- * zp_threshold_mb() - the threshold in force for a VM
- * @vm: the VM
- *
- * Return: MiB.
- */
-long zp_threshold_mb(struct zp_vm *vm)
-{
-	long mb = READ_ONCE(vm->threshold_mb);
-
-	return mb > 0 ? mb : READ_ONCE(threshold_mb);
-}
-
-/**
- * zp_threshold_pages() - the threshold in force for a VM, in pages
- * @vm: the VM
- *
- * Return: pages.
- */
-long zp_threshold_pages(struct zp_vm *vm)
-{
-	return zp_threshold_mb(vm) << (20 - PAGE_SHIFT);
-}
-
-/**
  * zp_scan_rate() - the scan budget
  *
  * Return: pages per second.
@@ -243,29 +221,6 @@ bool zp_scan_request(struct zp_vm *vm)
 }
 
 /**
- * zp_recorded() - count pages the hook recorded, and start a scan at the
- *	threshold
- * @vm: the VM
- * @nr: pages
- *
- * Context: the copy-on-write hook: page table lock held, must not sleep.
- */
-void zp_recorded(struct zp_vm *vm, unsigned long nr)
-{
-	long after = atomic_long_add_return(nr, &vm->pending);
-
-	/*
-	 * Once per crossing; if the scan was still running then, the scan
-	 * looks at the counter again when it ends.
-	 */
-	if (zp_crossed(after - nr, after, zp_threshold_pages(vm)))
-		zp_scan_request(vm);
-	else if (!delayed_work_pending(&vm->flush_work))
-		/* A read first: queueing is an atomic on a shared line. */
-		zp_flush_arm(vm);
-}
-
-/**
  * zp_flush_arm() - scan what is recorded flush_ms from now, threshold or not
  * @vm: the VM
  *
@@ -278,7 +233,7 @@ void zp_recorded(struct zp_vm *vm, unsigned long nr)
  */
 void zp_flush_arm(struct zp_vm *vm)
 {
-	unsigned int ms = READ_ONCE(flush_ms);
+	unsigned int ms = READ_ONCE(zp_flush_ms);
 
 	if (!ms || test_bit(ZP_DYING, &vm->flags) || zp_scans_stopped(vm) ||
 	    atomic_long_read(&vm->pending) <= 0)

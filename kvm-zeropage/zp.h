@@ -44,7 +44,22 @@ unsigned long zp_bits_clear_count(unsigned long *map, unsigned long start,
 				  unsigned long nr);
 unsigned long zp_window_mask(unsigned long base, unsigned long from,
 			     unsigned long to);
-bool zp_crossed(long before, long after, long threshold);
+
+/**
+ * zp_crossed() - whether adding pages took a counter to its threshold
+ * @before: the counter before
+ * @after: the counter after
+ * @threshold: the threshold in pages, positive
+ *
+ * Inline: the copy-on-write hook asks on every fault.
+ *
+ * Return: true exactly once per crossing, for the addition that made it.
+ */
+static inline bool zp_crossed(long before, long after, long threshold)
+{
+	return before < threshold && after >= threshold;
+}
+
 int zp_parse_threshold_mb(const char *buf, long *mb);
 
 #define ZP_THRESHOLD_MB_MAX	(1L << 20)	/* 1 TiB */
@@ -97,6 +112,38 @@ struct zp_slots {
 	int nr;
 	struct zp_slot s[];
 };
+
+/**
+ * zp_slot_find() - the first slot overlapping [@start, @end)
+ * @slots: the VM's slots, sorted by address, not overlapping
+ * @start: first host address
+ * @end: one past the last
+ *
+ * Inline: the copy-on-write hook searches on every fault.
+ *
+ * Context: RCU read side, or the VM's slots_lock.
+ * Return: the slot, or NULL.
+ */
+static inline struct zp_slot *zp_slot_find(struct zp_slots *slots,
+					   unsigned long start,
+					   unsigned long end)
+{
+	int lo = 0, hi = slots->nr;
+
+	/* The first slot that ends after @start. */
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		struct zp_slot *s = &slots->s[mid];
+
+		if (s->hva + s->npages * PAGE_SIZE <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < slots->nr && slots->s[lo].hva < end)
+		return &slots->s[lo];
+	return NULL;
+}
 
 /* Why recorded pages were left alone; each is counted (skipped_<name>). */
 enum zp_skip {
@@ -222,8 +269,6 @@ int zp_vms_show(struct seq_file *m, void *unused);
 /* slots.c, unit 210 */
 int zp_commit_hook(struct kprobe *p, struct pt_regs *regs);
 void zp_slots_work(struct work_struct *work);
-struct zp_slot *zp_slot_find(struct zp_slots *slots, unsigned long start,
-			     unsigned long end);
 unsigned long zp_slots_free_except(struct zp_slots *slots,
 				   const struct zp_slots *keep);
 void zp_slot_mark_reclaimed(struct zp_vm *vm, struct zp_slot *slot,
@@ -237,12 +282,66 @@ void zp_cow_hook(unsigned long ip, unsigned long parent_ip,
 
 /* threshold.c, unit 230 */
 void zp_hint_hook(void *data, struct kvm_vcpu *vcpu, u64 hint, u8 via);
-long zp_threshold_pages(struct zp_vm *vm);
-long zp_threshold_mb(struct zp_vm *vm);
+extern long zp_default_threshold_mb;
+extern unsigned int zp_flush_ms;
 unsigned long zp_scan_rate(void);
-void zp_recorded(struct zp_vm *vm, unsigned long nr);
 bool zp_scan_request(struct zp_vm *vm);
 void zp_flush_arm(struct zp_vm *vm);
+
+/*
+ * The three below are inline because the copy-on-write hook runs them on
+ * every fault of a VMM: under a stock kernel's return thunks every call
+ * and return there has a price (Documentation/kvm-zeropage.rst,
+ * Benchmarks).
+ */
+
+/**
+ * zp_threshold_mb() - the threshold in force for a VM
+ * @vm: the VM
+ *
+ * Return: MiB.
+ */
+static inline long zp_threshold_mb(struct zp_vm *vm)
+{
+	long mb = READ_ONCE(vm->threshold_mb);
+
+	return mb > 0 ? mb : READ_ONCE(zp_default_threshold_mb);
+}
+
+/**
+ * zp_threshold_pages() - the threshold in force for a VM, in pages
+ * @vm: the VM
+ *
+ * Return: pages.
+ */
+static inline long zp_threshold_pages(struct zp_vm *vm)
+{
+	return zp_threshold_mb(vm) << (20 - PAGE_SHIFT);
+}
+
+/**
+ * zp_recorded() - count pages the hook recorded, and start a scan at the
+ *	threshold
+ * @vm: the VM
+ * @nr: pages
+ *
+ * Context: the copy-on-write hook: page table lock held, must not sleep.
+ */
+static inline void zp_recorded(struct zp_vm *vm, unsigned long nr)
+{
+	long after = atomic_long_add_return(nr, &vm->pending);
+
+	/*
+	 * Once per crossing; if the scan was still running then, the scan
+	 * looks at the counter again when it ends.
+	 */
+	if (zp_crossed(after - nr, after, zp_threshold_pages(vm)))
+		zp_scan_request(vm);
+	else if (READ_ONCE(zp_flush_ms) &&
+		 !delayed_work_pending(&vm->flush_work))
+		/* Reads first: queueing is an atomic on a shared line. */
+		zp_flush_arm(vm);
+}
 void zp_flush_work(struct work_struct *work);
 bool zp_boot_mode_default(void);
 bool zp_scans_stopped(struct zp_vm *vm);
