@@ -8,7 +8,8 @@
 #   its scan time). QEMU madvises guest RAM mergeable; so does zp_bench.
 # - fault-path overhead, worst case: every page of fresh RAM gets data, so
 #   nothing is handed back; time per page with and without the module,
-#   alternating, median of seven rounds, with 2 MB and with 4K pages. The
+#   in nine rounds whose order turns round each time, with 2 MB and with
+#   4K pages; the ratio is the median of the rounds' own ratios. The
 #   fault path is the module with no scan (threshold_mb=1048576,
 #   flush_ms=0); the module at its defaults also scans every 32 MiB, and
 #   in this lab that CPU time is the guest's own: single-threaded TCG runs
@@ -67,11 +68,21 @@ fault_with() {
 	"$b" fault $mode | sed "s/^/$label /" >>$r || { rmmod kvm_zeropage; fail "zp_bench fault $mode"; }
 	rmmod kvm_zeropage || fail "rmmod kvm-zeropage"
 }
+# $1: none, hook or module.
+fault_run() {
+	case $1 in
+	none) "$b" fault $mode | sed 's/^/none /' >>$r || fail "zp_bench fault $mode" ;;
+	hook) fault_with hook threshold_mb=1048576 flush_ms=0 ;;
+	module) fault_with module ;;
+	esac
+}
+# The time per page drifts within one boot (by a fifth, upwards, in some
+# runs): a fixed order would favour whatever runs first, so it turns
+# round every round, and each round's ratios compare neighbouring runs.
 for mode in thp 4k; do
-	for i in 1 2 3 4 5 6 7; do
-		"$b" fault $mode | sed 's/^/none /' >>$r || fail "zp_bench fault $mode"
-		fault_with hook threshold_mb=1048576 flush_ms=0
-		fault_with module
+	for i in 1 2 3 4 5 6 7 8 9; do
+		if [ $((i % 2)) = 1 ]; then set -- none hook module; else set -- module hook none; fi
+		for c; do fault_run "$c"; done
 	done
 done
 "$b" clear >>$r || fail "zp_bench clear"
@@ -120,10 +131,14 @@ END {
 		base = median(a, n)
 		n = nf["hook" SUBSEP mode]; for (i = 1; i <= n; i++) a[i] = f["hook" SUBSEP mode, i]
 		hook = median(a, n)
+		for (i = 1; i <= n; i++) a[i] = f["hook" SUBSEP mode, i] / f["none" SUBSEP mode, i]
+		rhook = median(a, n)
 		n = nf["module" SUBSEP mode]; for (i = 1; i <= n; i++) a[i] = f["module" SUBSEP mode, i]
 		with = median(a, n)
-		printf "# fault-path overhead, %s pages, data in every page: %d ns/page without the module, %d with its fault path alone: ratio %.3f (target at most 1.03)\n", mode, base, hook, hook / base
-		printf "#   with its scans too (every 32 MiB, on the same host thread as the guest here): %d ns/page, ratio %.3f\n", with, with / base
+		for (i = 1; i <= n; i++) a[i] = f["module" SUBSEP mode, i] / f["none" SUBSEP mode, i]
+		rwith = median(a, n)
+		printf "# fault-path overhead, %s pages, data in every page: %d ns/page without the module, %d with its fault path alone (medians): ratio %.3f (median of %d rounds; target at most 1.03)\n", mode, base, hook, rhook, n
+		printf "#   with its scans too (every 32 MiB, on the same host thread as the guest here): %d ns/page, ratio %.3f\n", with, rwith
 		if (mode == "4k") first = base
 	}
 	printf "# pool: a 4 KiB clear costs %d ns of a %d ns first write (4K pages): a pool of zero pages would save at most %.1f %%\n", clear, first, 100 * clear / first
