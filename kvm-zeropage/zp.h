@@ -290,9 +290,9 @@ void zp_flush_arm(struct zp_vm *vm);
 
 /*
  * The three below are inline because the copy-on-write hook runs them on
- * every fault of a VMM: under a stock kernel's return thunks every call
- * and return there has a price (Documentation/kvm-zeropage.rst,
- * Benchmarks).
+ * every fault of a VMM, where every call and return has a price: the
+ * stock kernel's SRSO return thunk on AMD hosts, a lookup under TCG
+ * (Documentation/kvm-zeropage-design.rst, the callback).
  */
 
 /**
