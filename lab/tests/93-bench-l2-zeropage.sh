@@ -26,7 +26,7 @@ mkdir -p $cg/density
 # $1 label: boots the K guests at once; prints how many booted, how many
 # were killed and the highest memory the cgroup used (MiB).
 density() {
-	local i high=0 cur pid pids= killed=0 n=0 big bigkb kb p
+	local i high=0 cur pid pids= killed=0 n=0 big bigkb kb p t=0 f
 	for i in $(seq $K); do
 		sh -c ". /lab/lib.sh; echo \$\$ >$cg/density/cgroup.procs
 			L2_MEM=${G}M l2_run 0-$((ncpu - 1)) 1 'init_on_free=1 l2suite=density'" \
@@ -38,8 +38,22 @@ density() {
 		sleep 0.2
 		i=$((i + 1))
 	done
-	# The watchdog: until every QEMU is gone.
+	# The watchdog: until every QEMU is gone. A phase takes about a
+	# minute; a guest still booting after STUCK_S is shown and stopped,
+	# and fails the benchmark (its console would stay in /tmp).
 	while [ -n "$(cat $cg/density/cgroup.procs)" ]; do
+		t=$((t + 1))
+		if [ $t -gt $((STUCK_S * 5)) ]; then
+			for i in $(seq $K); do
+				f=/tmp/density-$1-$i.log
+				grep -q 'L2DENSITY booted' $f && continue
+				echo "$1: guest $i still booting after $STUCK_S s; its console:" >/dev/console
+				tail -n 40 $f | sed "s/^/$1 guest $i| /" >/dev/console
+			done
+			stuck=1
+			kill -9 $(cat $cg/density/cgroup.procs) 2>/dev/null
+			break
+		fi
 		cur=$(($(cat $cg/density/memory.current) >> 20))
 		[ $cur -gt $high ] && high=$cur
 		if [ $cur -gt $M ]; then
@@ -63,6 +77,8 @@ density() {
 
 r=/tmp/density.txt
 : >$r
+STUCK_S=300
+stuck=0
 density none >>$r
 insmod "$LAB/modules/kvm-zeropage.ko" || fail "insmod kvm-zeropage"
 density kvm-zeropage >>$r
@@ -83,3 +99,4 @@ done
 echo "# density: $K guests of $G MiB booting at once in $M MiB (user-space OOM killer at $M MiB),"
 echo "# each zeroing all its memory while booting (init_on_free=1); target: all boot with kvm-zeropage"
 awk '{ printf "# %-14s %d of %d booted, %d killed, highest use %d MiB\n", $2, $4, $6, $8, $10 }' $r
+[ $stuck = 0 ] || fail "a guest was still booting after $STUCK_S s (its console is above)"
