@@ -66,13 +66,18 @@ fault_with() {
 	local label=$1
 	shift
 	insmod "$LAB/modules/kvm-zeropage.ko" "$@" || fail "insmod kvm-zeropage $*"
-	"$b" fault $mode | sed "s/^/$label /" >>$r || { rmmod kvm_zeropage; fail "zp_bench fault $mode"; }
+	# Not in a pipe, whose status would be sed's.
+	"$b" fault $mode >/tmp/zp-fault.txt || { rmmod kvm_zeropage; fail "zp_bench fault $mode"; }
+	sed "s/^/$label /" /tmp/zp-fault.txt >>$r
 	rmmod kvm_zeropage || fail "rmmod kvm-zeropage"
 }
 # $1: none, hook or module.
 fault_run() {
 	case $1 in
-	none) "$b" fault $mode | sed 's/^/none /' >>$r || fail "zp_bench fault $mode" ;;
+	none)
+		"$b" fault $mode >/tmp/zp-fault.txt || fail "zp_bench fault $mode"
+		sed 's/^/none /' /tmp/zp-fault.txt >>$r
+		;;
 	hook) fault_with hook threshold_mb=1048576 flush_ms=0 ;;
 	module) fault_with module ;;
 	esac

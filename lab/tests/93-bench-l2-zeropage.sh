@@ -26,7 +26,7 @@ mkdir -p $cg/density
 # $1 label: boots the K guests at once; prints how many booted, how many
 # were killed and the highest memory the cgroup used (MiB).
 density() {
-	local i high=0 cur pid pids= killed=0 n=0 big bigkb kb p t=0 f
+	local i high=0 cur pid pids= killed=0 n=0 big bigkb kb p t0 f
 	for i in $(seq $K); do
 		sh -c ". /lab/lib.sh; echo \$\$ >$cg/density/cgroup.procs
 			L2_MEM=${G}M l2_run 0-$((ncpu - 1)) 1 'init_on_free=1 l2suite=density'" \
@@ -41,17 +41,38 @@ density() {
 	# The watchdog: until every QEMU is gone. A phase takes about a
 	# minute; a guest still booting after STUCK_S is shown and stopped,
 	# and fails the benchmark (its console would stay in /tmp).
+	t0=$(date +%s)
 	while [ -n "$(cat $cg/density/cgroup.procs)" ]; do
-		t=$((t + 1))
-		if [ $t -gt $((STUCK_S * 5)) ]; then
+		if [ $(($(date +%s) - t0)) -gt $STUCK_S ]; then
 			for i in $(seq $K); do
 				f=/tmp/density-$1-$i.log
 				grep -q 'L2DENSITY booted' $f && continue
 				echo "$1: guest $i still booting after $STUCK_S s; its console:" >/dev/console
 				tail -n 40 $f | sed "s/^/$1 guest $i| /" >/dev/console
 			done
+			# Where their threads are in L1's kernel, and whether KVM
+			# and the module still see them move, a second apart.
+			for p in $(cat $cg/density/cgroup.procs); do
+				for f in /proc/$p/task/*; do
+					echo "$1 task $p/${f##*/} $(cat $f/comm 2>/dev/null):" >/dev/console
+					sed "s/^/$1   /" $f/stack >/dev/console 2>/dev/null
+				done
+			done
+			for i in 1 2; do
+				grep -H . /sys/kernel/debug/kvm/*-*/exits /sys/kernel/debug/kvm/*-*/pf_* \
+					2>/dev/null | sed "s/^/$1 kvm stat $i: /" >/dev/console
+				sed "s/^/$1 zeropage $i: /" /sys/kernel/debug/kvm/kvm_zeropage/vms \
+					>/dev/console 2>/dev/null
+				sleep 1
+			done
 			stuck=1
 			kill -9 $(cat $cg/density/cgroup.procs) 2>/dev/null
+			# Gone before the next phase counts its memory.
+			i=0
+			while [ -n "$(cat $cg/density/cgroup.procs)" ] && [ $i -lt 150 ]; do
+				sleep 0.2
+				i=$((i + 1))
+			done
 			break
 		fi
 		cur=$(($(cat $cg/density/memory.current) >> 20))
