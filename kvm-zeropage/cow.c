@@ -72,11 +72,7 @@ void zp_cow_hook(unsigned long ip, unsigned long parent_ip,
 			PAGE_SHIFT;
 		n -= first;
 		/* What was handed back there is memory again. */
-		if (n == 1)
-			saved = test_bit(first, slot->reclaimed) &&
-				test_and_clear_bit(first, slot->reclaimed);
-		else
-			saved = zp_bits_clear_count(slot->reclaimed, first, n);
+		saved = zp_bits_clear_count(slot->reclaimed, first, n);
 		if (saved)
 			atomic64_sub(saved, &vm->stats.saved);
 		if (nr > 1 && !current->mm) {
@@ -89,10 +85,7 @@ void zp_cow_hook(unsigned long ip, unsigned long parent_ip,
 			atomic64_inc(&vm->stats.thp_recollapsed);
 			break;
 		}
-		if (n == 1)
-			set_bit(first, slot->recent);
-		else
-			zp_bits_set_atomic(slot->recent, first, n);
+		zp_bits_set_atomic(slot->recent, first, n);
 		atomic64_add(n, &vm->stats.cowed);
 		if (nr > 1)
 			atomic64_inc(&vm->stats.cowed_thp);

@@ -91,16 +91,17 @@ u64 zp_budget_wait_ns(u64 rate)
 }
 
 /**
- * zp_bits_set_atomic() - set bits [@start, @start + @nr) of @map
+ * __zp_bits_set_atomic() - set bits [@start, @start + @nr) of @map
  * @map: a bitmap another CPU may empty word by word with xchg()
  * @start: first bit
  * @nr: number of bits
  *
- * Whole words are set with one atomic OR each, so recording a 2 MB page
- * costs eight atomic operations, not 512.
+ * The out-of-line part of zp_bits_set_atomic(). Whole words are set with
+ * one atomic OR each, so recording a 2 MB page costs eight atomic
+ * operations, not 512.
  */
-void zp_bits_set_atomic(unsigned long *map, unsigned long start,
-			unsigned long nr)
+void __zp_bits_set_atomic(unsigned long *map, unsigned long start,
+			  unsigned long nr)
 {
 	unsigned long end = start + nr;
 
@@ -154,18 +155,17 @@ unsigned long zp_bits_set_count(unsigned long *map, unsigned long start,
 }
 
 /**
- * zp_bits_clear_count() - clear bits [@start, @start + @nr) of @map
+ * __zp_bits_clear_count() - clear bits [@start, @start + @nr) of @map
  * @map: a bitmap others update concurrently
  * @start: first bit
  * @nr: number of bits
  *
- * Words with none of the bits set are only read, so the copy-on-write
- * hook pays no atomic operation where nothing was reclaimed.
+ * The out-of-line part of zp_bits_clear_count().
  *
  * Return: how many of them were set.
  */
-unsigned long zp_bits_clear_count(unsigned long *map, unsigned long start,
-				  unsigned long nr)
+unsigned long __zp_bits_clear_count(unsigned long *map, unsigned long start,
+				    unsigned long nr)
 {
 	return zp_bits_update(map, start, nr, false);
 }

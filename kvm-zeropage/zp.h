@@ -11,6 +11,7 @@
 #define KVM_ZEROPAGE_H
 
 #include <linux/atomic.h>
+#include <linux/bitops.h>
 #include <linux/ftrace.h>
 #include <linux/hashtable.h>
 #include <linux/kprobes.h>
@@ -36,12 +37,53 @@ void zp_budget_init(struct zp_budget *b, u64 rate, u64 now_ns);
 bool zp_budget_take(struct zp_budget *b, u64 rate, u64 now_ns);
 u64 zp_budget_wait_ns(u64 rate);
 void zp_budget_charge(struct zp_budget *b, u64 n);
-void zp_bits_set_atomic(unsigned long *map, unsigned long start,
-			unsigned long nr);
+void __zp_bits_set_atomic(unsigned long *map, unsigned long start,
+			  unsigned long nr);
 unsigned long zp_bits_set_count(unsigned long *map, unsigned long start,
 				unsigned long nr);
-unsigned long zp_bits_clear_count(unsigned long *map, unsigned long start,
-				  unsigned long nr);
+unsigned long __zp_bits_clear_count(unsigned long *map, unsigned long start,
+				    unsigned long nr);
+
+/*
+ * The two below take one bit, the copy-on-write hook's case for every 4K
+ * page, without a call, as the threshold helpers further down; more
+ * bits go to logic.c.
+ */
+
+/**
+ * zp_bits_set_atomic() - set bits [@start, @start + @nr) of @map
+ * @map: a bitmap another CPU may empty word by word with xchg()
+ * @start: first bit
+ * @nr: number of bits
+ */
+static inline void zp_bits_set_atomic(unsigned long *map, unsigned long start,
+				      unsigned long nr)
+{
+	if (nr == 1)
+		set_bit(start, map);
+	else
+		__zp_bits_set_atomic(map, start, nr);
+}
+
+/**
+ * zp_bits_clear_count() - clear bits [@start, @start + @nr) of @map
+ * @map: a bitmap others update concurrently
+ * @start: first bit
+ * @nr: number of bits
+ *
+ * Words with none of the bits set are only read, so the copy-on-write
+ * hook pays no atomic operation where nothing was reclaimed.
+ *
+ * Return: how many of them were set.
+ */
+static inline unsigned long zp_bits_clear_count(unsigned long *map,
+						unsigned long start,
+						unsigned long nr)
+{
+	if (nr == 1)
+		return test_bit(start, map) && test_and_clear_bit(start, map);
+	return __zp_bits_clear_count(map, start, nr);
+}
 unsigned long zp_window_mask(unsigned long base, unsigned long from,
 			     unsigned long to);
 
