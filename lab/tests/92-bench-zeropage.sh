@@ -61,23 +61,24 @@ tuned=$(awk '$1 == "reclaim" && $2 == "kvm-zeropage" {
 ksm_run ksm-tuned "$tuned"
 echo 0 >$ksm/run
 
+# $1 label: one fault run, its line so labelled. Not in a pipe, whose
+# status would be sed's.
+fault_once() {
+	"$b" fault $mode >/tmp/zp-fault.txt || return 1
+	sed "s/^/$1 /" /tmp/zp-fault.txt >>$r
+}
 # $1 label, then insmod arguments: one fault run with the module so loaded.
 fault_with() {
 	local label=$1
 	shift
 	insmod "$LAB/modules/kvm-zeropage.ko" "$@" || fail "insmod kvm-zeropage $*"
-	# Not in a pipe, whose status would be sed's.
-	"$b" fault $mode >/tmp/zp-fault.txt || { rmmod kvm_zeropage; fail "zp_bench fault $mode"; }
-	sed "s/^/$label /" /tmp/zp-fault.txt >>$r
+	fault_once $label || { rmmod kvm_zeropage; fail "zp_bench fault $mode"; }
 	rmmod kvm_zeropage || fail "rmmod kvm-zeropage"
 }
 # $1: none, hook or module.
 fault_run() {
 	case $1 in
-	none)
-		"$b" fault $mode >/tmp/zp-fault.txt || fail "zp_bench fault $mode"
-		sed 's/^/none /' /tmp/zp-fault.txt >>$r
-		;;
+	none) fault_once none || fail "zp_bench fault $mode" ;;
 	hook) fault_with hook threshold_mb=1048576 flush_ms=0 ;;
 	module) fault_with module ;;
 	esac

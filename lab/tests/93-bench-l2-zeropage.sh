@@ -23,10 +23,37 @@ echo +memory >$cg/cgroup.subtree_control || fail "no memory cgroup"
 mkdir -p $cg/density
 [ -e $cg/density/memory.current ] || fail "no memory.current"
 
+# $1 label: what a phase still booting after STUCK_S leaves on L1's
+# console: the consoles of its guests that did not boot, where their
+# threads are in L1's kernel, and whether KVM and the module still see
+# them move, a second apart.
+density_stuck() {
+	local i f p
+	for i in $(seq $K); do
+		f=/tmp/density-$1-$i.log
+		grep -q 'L2DENSITY booted' $f && continue
+		echo "$1: guest $i still booting after $STUCK_S s; its console:" >/dev/console
+		tail -n 40 $f | sed "s/^/$1 guest $i| /" >/dev/console
+	done
+	for p in $(cat $cg/density/cgroup.procs); do
+		for f in /proc/$p/task/*; do
+			echo "$1 task $p/${f##*/} $(cat $f/comm 2>/dev/null):" >/dev/console
+			sed "s/^/$1   /" $f/stack >/dev/console 2>/dev/null
+		done
+	done
+	for i in 1 2; do
+		grep -H . /sys/kernel/debug/kvm/*-*/exits /sys/kernel/debug/kvm/*-*/pf_* \
+			2>/dev/null | sed "s/^/$1 kvm stat $i: /" >/dev/console
+		sed "s/^/$1 zeropage $i: /" /sys/kernel/debug/kvm/kvm_zeropage/vms \
+			>/dev/console 2>/dev/null
+		sleep 1
+	done
+}
+
 # $1 label: boots the K guests at once; prints how many booted, how many
 # were killed and the highest memory the cgroup used (MiB).
 density() {
-	local i high=0 cur pid pids= killed=0 n=0 big bigkb kb p t0 f
+	local i high=0 cur pid pids= killed=0 n=0 big bigkb kb p t0
 	for i in $(seq $K); do
 		sh -c ". /lab/lib.sh; echo \$\$ >$cg/density/cgroup.procs
 			L2_MEM=${G}M l2_run 0-$((ncpu - 1)) 1 'init_on_free=1 l2suite=density'" \
@@ -44,27 +71,7 @@ density() {
 	t0=$(date +%s)
 	while [ -n "$(cat $cg/density/cgroup.procs)" ]; do
 		if [ $(($(date +%s) - t0)) -gt $STUCK_S ]; then
-			for i in $(seq $K); do
-				f=/tmp/density-$1-$i.log
-				grep -q 'L2DENSITY booted' $f && continue
-				echo "$1: guest $i still booting after $STUCK_S s; its console:" >/dev/console
-				tail -n 40 $f | sed "s/^/$1 guest $i| /" >/dev/console
-			done
-			# Where their threads are in L1's kernel, and whether KVM
-			# and the module still see them move, a second apart.
-			for p in $(cat $cg/density/cgroup.procs); do
-				for f in /proc/$p/task/*; do
-					echo "$1 task $p/${f##*/} $(cat $f/comm 2>/dev/null):" >/dev/console
-					sed "s/^/$1   /" $f/stack >/dev/console 2>/dev/null
-				done
-			done
-			for i in 1 2; do
-				grep -H . /sys/kernel/debug/kvm/*-*/exits /sys/kernel/debug/kvm/*-*/pf_* \
-					2>/dev/null | sed "s/^/$1 kvm stat $i: /" >/dev/console
-				sed "s/^/$1 zeropage $i: /" /sys/kernel/debug/kvm/kvm_zeropage/vms \
-					>/dev/console 2>/dev/null
-				sleep 1
-			done
+			density_stuck "$1"
 			stuck=1
 			kill -9 $(cat $cg/density/cgroup.procs) 2>/dev/null
 			# Gone before the next phase counts its memory.
