@@ -28,7 +28,7 @@ mkdir -p $cg/density
 # threads are in L1's kernel, and whether KVM and the module still see
 # them move, a second apart.
 density_stuck() {
-	local i f p
+	local i f p t
 	for i in $(seq $K); do
 		f=/tmp/density-$1-$i.log
 		grep -q 'L2DENSITY booted' $f && continue
@@ -41,19 +41,48 @@ density_stuck() {
 			sed "s/^/$1   /" $f/stack >/dev/console 2>/dev/null
 		done
 	done
+	# What the stuck vCPUs exit for, and what KVM does about it.
+	t=/sys/kernel/tracing
+	if [ -d $t/events/kvm ]; then
+		: >$t/trace
+		for e in kvm_exit kvm_inj_exception kvm_page_fault kvm_emulate_insn kvm_mmio kvm_pio; do
+			echo 1 >$t/events/kvm/$e/enable
+		done
+		sleep 0.2
+		echo 0 >$t/events/kvm/enable
+		grep -v '^#' $t/trace | head -n 80 | sed "s/^/$1 trace: /" >/dev/console
+		: >$t/trace
+	fi
 	for i in 1 2; do
-		grep -H . /sys/kernel/debug/kvm/*-*/exits /sys/kernel/debug/kvm/*-*/pf_* \
-			2>/dev/null | sed "s/^/$1 kvm stat $i: /" >/dev/console
+		grep -H . /sys/kernel/debug/kvm/*-*/* 2>/dev/null |
+			sed "s/^/$1 kvm stat $i: /" >/dev/console
 		sed "s/^/$1 zeropage $i: /" /sys/kernel/debug/kvm/kvm_zeropage/vms \
 			>/dev/console 2>/dev/null
 		sleep 1
 	done
 }
 
+# $1 label, $2 the QEMU to kill: marks its guest killed. $pids holds,
+# in guest order, the sh that runs each QEMU: its parent, or QEMU itself
+# where the shell exec()ed the last command.
+density_killed() {
+	local i=0 sh ppid
+	ppid=$(awk '{ print $4 }' /proc/$2/stat 2>/dev/null)
+	for sh in $pids; do
+		i=$((i + 1))
+		if [ "$sh" = "$ppid" ] || [ "$sh" = "$2" ]; then
+			: >/tmp/density-$1-$i.killed
+		fi
+	done
+}
+
 # $1 label: boots the K guests at once; prints how many booted, how many
-# were killed and the highest memory the cgroup used (MiB).
+# were killed and the highest memory the cgroup used (MiB). A guest that
+# neither booted nor was killed failed: its console goes to L1's, and
+# the benchmark fails at the end.
 density() {
-	local i high=0 cur pid pids= killed=0 n=0 big bigkb kb p t0
+	local i high=0 cur pid pids= killed=0 n=0 big bigkb kb p t0 f hung=
+	rm -f /tmp/density-$1-*.killed
 	for i in $(seq $K); do
 		sh -c ". /lab/lib.sh; echo \$\$ >$cg/density/cgroup.procs
 			L2_MEM=${G}M l2_run 0-$((ncpu - 1)) 1 'init_on_free=1 l2suite=density'" \
@@ -72,7 +101,7 @@ density() {
 	while [ -n "$(cat $cg/density/cgroup.procs)" ]; do
 		if [ $(($(date +%s) - t0)) -gt $STUCK_S ]; then
 			density_stuck "$1"
-			stuck=1
+			stuck=1 hung=1
 			kill -9 $(cat $cg/density/cgroup.procs) 2>/dev/null
 			# Gone before the next phase counts its memory.
 			i=0
@@ -91,14 +120,22 @@ density() {
 				kb=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/$p/status)
 				[ "${kb:-0}" -gt $bigkb ] && { big=$p; bigkb=$kb; }
 			done
-			[ -n "$big" ] && kill -9 $big && killed=$((killed + 1)) &&
+			[ -n "$big" ] && density_killed "$1" $big &&
+				kill -9 $big && killed=$((killed + 1)) &&
 				echo "$1: ${cur} MiB used: killed a QEMU of $((bigkb >> 10)) MiB" >/dev/console
 		fi
 		sleep 0.2
 	done
 	wait $pids 2>/dev/null
 	for i in $(seq $K); do
-		grep -q 'L2DENSITY booted' /tmp/density-$1-$i.log && n=$((n + 1))
+		f=/tmp/density-$1-$i.log
+		if grep -q 'L2DENSITY booted' $f; then
+			n=$((n + 1))
+		elif [ ! -e /tmp/density-$1-$i.killed ] && [ -z "$hung" ]; then
+			echo "$1: guest $i neither booted nor was killed; its console:" >/dev/console
+			tail -n 60 $f | sed "s/^/$1 guest $i| /" >/dev/console
+			failed="$failed $1-$i"
+		fi
 	done
 	echo "density $1 booted $n of $K killed $killed high_mib $high"
 }
@@ -107,6 +144,7 @@ r=/tmp/density.txt
 : >$r
 STUCK_S=300
 stuck=0
+failed=
 density none >>$r
 insmod "$LAB/modules/kvm-zeropage.ko" || fail "insmod kvm-zeropage"
 density kvm-zeropage >>$r
@@ -128,3 +166,4 @@ echo "# density: $K guests of $G MiB booting at once in $M MiB (user-space OOM k
 echo "# each zeroing all its memory while booting (init_on_free=1); target: all boot with kvm-zeropage"
 awk '{ printf "# %-14s %d of %d booted, %d killed, highest use %d MiB\n", $2, $4, $6, $8, $10 }' $r
 [ $stuck = 0 ] || fail "a guest was still booting after $STUCK_S s (its console is above)"
+[ -z "$failed" ] || fail "guests neither booted nor killed:$failed (their consoles are above)"
