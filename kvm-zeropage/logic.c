@@ -92,7 +92,8 @@ u64 zp_budget_wait_ns(u64 rate)
 
 /**
  * __zp_bits_set_atomic() - set bits [@start, @start + @nr) of @map
- * @map: a bitmap another CPU may empty word by word with xchg()
+ * @map: an interleaved bitmap (zp.h) another CPU may empty word by word
+ *	with xchg()
  * @start: first bit
  * @nr: number of bits
  *
@@ -105,14 +106,18 @@ void __zp_bits_set_atomic(unsigned long *map, unsigned long start,
 {
 	unsigned long end = start + nr;
 
-	while (start < end && start % BITS_PER_LONG)
-		set_bit(start++, map);
+	while (start < end && start % BITS_PER_LONG) {
+		set_bit(start % BITS_PER_LONG, zp_bits_word(map, start));
+		start++;
+	}
 	while (end - start >= BITS_PER_LONG) {
-		atomic_long_or(~0L, (atomic_long_t *)&map[BIT_WORD(start)]);
+		atomic_long_or(~0L, (atomic_long_t *)zp_bits_word(map, start));
 		start += BITS_PER_LONG;
 	}
-	while (start < end)
-		set_bit(start++, map);
+	while (start < end) {
+		set_bit(start % BITS_PER_LONG, zp_bits_word(map, start));
+		start++;
+	}
 }
 
 /* Adds to each word with one atomic operation; returns the bits changed. */
@@ -126,12 +131,12 @@ static unsigned long zp_bits_update(unsigned long *map, unsigned long start,
 		unsigned long hi = min_t(unsigned long, end - w * BITS_PER_LONG,
 				       (unsigned long)BITS_PER_LONG);
 		unsigned long mask = GENMASK(hi - 1, lo), old;
-		atomic_long_t *word = (atomic_long_t *)&map[w];
+		unsigned long *word = zp_bits_word(map, start);
 
 		if (set)
-			old = atomic_long_fetch_or(mask, word);
-		else if (READ_ONCE(map[w]) & mask)
-			old = atomic_long_fetch_andnot(mask, word);
+			old = atomic_long_fetch_or(mask, (atomic_long_t *)word);
+		else if (READ_ONCE(*word) & mask)
+			old = atomic_long_fetch_andnot(mask, (atomic_long_t *)word);
 		else
 			old = 0;
 		changed += hweight_long(set ? ~old & mask : old & mask);
@@ -168,6 +173,23 @@ unsigned long __zp_bits_clear_count(unsigned long *map, unsigned long start,
 				    unsigned long nr)
 {
 	return zp_bits_update(map, start, nr, false);
+}
+
+/**
+ * zp_bits_weight() - how many of bits [0, @nbits) of @map are set
+ * @map: an interleaved bitmap
+ * @nbits: number of bits, positive
+ *
+ * Return: the number of bits set, read word by word without a lock.
+ */
+unsigned long zp_bits_weight(unsigned long *map, unsigned long nbits)
+{
+	unsigned long w, last = BIT_WORD(nbits - 1), n = 0;
+
+	for (w = 0; w < last; w++)
+		n += hweight_long(READ_ONCE(map[ZP_BITS_STRIDE * w]));
+	return n + hweight_long(READ_ONCE(map[ZP_BITS_STRIDE * last]) &
+				BITMAP_LAST_WORD_MASK(nbits));
 }
 
 /**

@@ -52,11 +52,11 @@ unsigned long zp_slots_free_except(struct zp_slots *slots,
 		return 0;
 	for (i = 0; i < slots->nr; i++)
 		if (!zp_bitmap_in(slots->s[i].recent, keep)) {
+			/* @reclaimed is in @recent's allocation. */
 			if (slots->s[i].reclaimed)
-				lost += bitmap_weight(slots->s[i].reclaimed,
-						      slots->s[i].npages);
+				lost += zp_bits_weight(slots->s[i].reclaimed,
+						       slots->s[i].npages);
 			kvfree(slots->s[i].recent);
-			kvfree(slots->s[i].reclaimed);
 			kvfree(slots->s[i].no_split);
 		}
 	kvfree(slots);
@@ -186,14 +186,14 @@ static unsigned long zp_slot_carry(struct zp_slot *s,
 		    !zp_slot_overlap(s, o, &in_s, &in_o, &nr))
 			continue;
 		for (i = 0; i < nr; i++) {
-			bool was = test_bit(in_o + i, o->reclaimed);
+			bool was = zp_bits_test(o->reclaimed, in_o + i);
 
 			if (!fix) {
 				if (!was)
 					continue;
-				__set_bit(in_s + i, s->reclaimed);
+				zp_bits_set_atomic(s->reclaimed, in_s + i, 1);
 			} else if (was ||
-				   !test_and_clear_bit(in_s + i, s->reclaimed)) {
+				   !zp_bits_clear_count(s->reclaimed, in_s + i, 1)) {
 				continue;
 			}
 			changed++;
@@ -232,16 +232,16 @@ static int zp_slots_adopt(struct zp_slots *new, const struct zp_slots *old,
 		}
 		if (s->recent)
 			continue;
-		s->recent = kvcalloc(BITS_TO_LONGS(s->npages), sizeof(long),
+		s->recent = kvcalloc(zp_bits_longs(s->npages), sizeof(long),
 				     GFP_KERNEL_ACCOUNT);
-		s->reclaimed = kvcalloc(BITS_TO_LONGS(s->npages), sizeof(long),
-					GFP_KERNEL_ACCOUNT);
+		if (s->recent)
+			s->reclaimed = s->recent + 1;
 		s->no_split = kvcalloc(BITS_TO_LONGS(zp_slot_pmds(s)), sizeof(long),
 				       GFP_KERNEL_ACCOUNT);
-		if (!s->recent || !s->reclaimed || !s->no_split)
+		if (!s->recent || !s->no_split)
 			return -ENOMEM;
 		/* Not past the slot's end: other memory of the VMM is there. */
-		bitmap_set(s->recent, 0, s->npages);
+		zp_bits_set_atomic(s->recent, 0, s->npages);
 		fresh++;
 	}
 	for (i = 0; fresh && i < new->nr; i++)

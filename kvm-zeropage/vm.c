@@ -378,8 +378,8 @@ int zp_vms_show(struct seq_file *m, void *unused)
 		int i;
 
 		for (i = 0; slots && i < slots->nr; i++)
-			unscanned += bitmap_weight(slots->s[i].recent,
-						   slots->s[i].npages);
+			unscanned += zp_bits_weight(slots->s[i].recent,
+						    slots->s[i].npages);
 
 		/* As KVM names the VM in its statistics (kvm->stats_id). */
 		seq_printf(m, "vm kvm-%d\n", vm->pid);

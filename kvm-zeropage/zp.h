@@ -37,12 +37,39 @@ void zp_budget_init(struct zp_budget *b, u64 rate, u64 now_ns);
 bool zp_budget_take(struct zp_budget *b, u64 rate, u64 now_ns);
 u64 zp_budget_wait_ns(u64 rate);
 void zp_budget_charge(struct zp_budget *b, u64 n);
+/*
+ * A slot's two page bitmaps, recorded and handed back, are one array,
+ * interleaved word by word: the copy-on-write hook tests one and sets
+ * the other for every fault, and so touches one cache line, not two
+ * pages. A map is the address of the first word of its kind; its word
+ * @w is at map[ZP_BITS_STRIDE * w].
+ */
+#define ZP_BITS_STRIDE	2
+
+/* The word of @map holding @bit. */
+static inline unsigned long *zp_bits_word(unsigned long *map, unsigned long bit)
+{
+	return map + ZP_BITS_STRIDE * BIT_WORD(bit);
+}
+
+/* Longs to allocate for both maps of @nbits pages. */
+static inline size_t zp_bits_longs(unsigned long nbits)
+{
+	return ZP_BITS_STRIDE * BITS_TO_LONGS(nbits);
+}
+
+static inline bool zp_bits_test(unsigned long *map, unsigned long bit)
+{
+	return test_bit(bit % BITS_PER_LONG, zp_bits_word(map, bit));
+}
+
 void __zp_bits_set_atomic(unsigned long *map, unsigned long start,
 			  unsigned long nr);
 unsigned long zp_bits_set_count(unsigned long *map, unsigned long start,
 				unsigned long nr);
 unsigned long __zp_bits_clear_count(unsigned long *map, unsigned long start,
 				    unsigned long nr);
+unsigned long zp_bits_weight(unsigned long *map, unsigned long nbits);
 
 /*
  * The two below take one bit, the copy-on-write hook's case for every 4K
@@ -52,7 +79,8 @@ unsigned long __zp_bits_clear_count(unsigned long *map, unsigned long start,
 
 /**
  * zp_bits_set_atomic() - set bits [@start, @start + @nr) of @map
- * @map: a bitmap another CPU may empty word by word with xchg()
+ * @map: an interleaved bitmap another CPU may empty word by word with
+ *	xchg()
  * @start: first bit
  * @nr: number of bits
  */
@@ -60,14 +88,14 @@ static inline void zp_bits_set_atomic(unsigned long *map, unsigned long start,
 				      unsigned long nr)
 {
 	if (nr == 1)
-		set_bit(start, map);
+		set_bit(start % BITS_PER_LONG, zp_bits_word(map, start));
 	else
 		__zp_bits_set_atomic(map, start, nr);
 }
 
 /**
  * zp_bits_clear_count() - clear bits [@start, @start + @nr) of @map
- * @map: a bitmap others update concurrently
+ * @map: an interleaved bitmap others update concurrently
  * @start: first bit
  * @nr: number of bits
  *
@@ -80,8 +108,12 @@ static inline unsigned long zp_bits_clear_count(unsigned long *map,
 						unsigned long start,
 						unsigned long nr)
 {
-	if (nr == 1)
-		return test_bit(start, map) && test_and_clear_bit(start, map);
+	if (nr == 1) {
+		unsigned long *word = zp_bits_word(map, start);
+
+		return test_bit(start % BITS_PER_LONG, word) &&
+		       test_and_clear_bit(start % BITS_PER_LONG, word);
+	}
 	return __zp_bits_clear_count(map, start, nr);
 }
 unsigned long zp_window_mask(unsigned long base, unsigned long from,
@@ -115,8 +147,8 @@ int zp_parse_threshold_mb(const char *buf, long *mb);
  *	the last scan; a slot that survives a memslot change keeps it (moved
  *	to other guest addresses too: the bits are of host memory), so two
  *	arrays may share it while the new one replaces the old
- * @reclaimed: one bit per page handed back and not written since; owned
- *	and shared with @recent
+ * @reclaimed: one bit per page handed back and not written since;
+ *	interleaved with @recent (ZP_BITS_STRIDE), in @recent's allocation
  * @no_split: one bit per 2 MB of host address space the slot touches,
  *	set when khugepaged collapsed pages there again: a 2 MB page there
  *	is handed back only whole; owned and shared with @recent

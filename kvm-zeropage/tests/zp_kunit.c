@@ -4,8 +4,9 @@
  * page budget never exceeds its rate and never banks more than a second,
  * and pages read on credit are paid back before more are allowed;
  * recording sets exactly the pages given (whole words and edges, and
- * concurrently with a scanner emptying words); the counting set and clear
- * of the reclaimed bitmap count exactly the bits they changed; a scan
+ * concurrently with a scanner emptying words) and leaves the bitmap
+ * interleaved with it alone; the counting set and clear of the reclaimed
+ * bitmap count exactly the bits they changed; a scan
  * window's mask covers exactly the range's pages; the threshold fires once
  * per crossing; and thresholds are parsed strictly.
  */
@@ -58,23 +59,42 @@ static void zp_budget_slow_rate_accumulates(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, n, 30);
 }
 
+/* The first and last bits set in [0, @nbits) of an interleaved map. */
+static void zp_bits_ends(unsigned long *map, unsigned long nbits,
+			 unsigned long *first, unsigned long *last)
+{
+	unsigned long i;
+
+	*first = *last = nbits;
+	for (i = 0; i < nbits; i++) {
+		if (!zp_bits_test(map, i))
+			continue;
+		if (*first == nbits)
+			*first = i;
+		*last = i;
+	}
+}
+
 static void zp_bits_set_exactly(struct kunit *test)
 {
-	unsigned long *map = kunit_kzalloc(test, BITS_TO_LONGS(2048) * sizeof(long),
+	unsigned long *map = kunit_kzalloc(test, zp_bits_longs(2048) * sizeof(long),
 					   GFP_KERNEL);
 	unsigned long starts[] = { 0, 1, 63, 64, 100, 511, 512, 1000 };
 	unsigned long lens[] = { 1, 2, 63, 64, 65, 512, 700 };
+	unsigned long first, last;
 	int i, j;
 
 	KUNIT_ASSERT_NOT_NULL(test, map);
 	for (i = 0; i < ARRAY_SIZE(starts); i++) {
 		for (j = 0; j < ARRAY_SIZE(lens); j++) {
-			bitmap_zero(map, 2048);
+			memset(map, 0, zp_bits_longs(2048) * sizeof(long));
 			zp_bits_set_atomic(map, starts[i], lens[j]);
-			KUNIT_EXPECT_EQ(test, bitmap_weight(map, 2048), lens[j]);
-			KUNIT_EXPECT_EQ(test, find_first_bit(map, 2048), starts[i]);
-			KUNIT_EXPECT_EQ(test, find_last_bit(map, 2048),
-					starts[i] + lens[j] - 1);
+			KUNIT_EXPECT_EQ(test, zp_bits_weight(map, 2048), lens[j]);
+			zp_bits_ends(map, 2048, &first, &last);
+			KUNIT_EXPECT_EQ(test, first, starts[i]);
+			KUNIT_EXPECT_EQ(test, last, starts[i] + lens[j] - 1);
+			/* The other map of the pair is not touched. */
+			KUNIT_EXPECT_EQ(test, zp_bits_weight(map + 1, 2048), 0UL);
 		}
 	}
 }
@@ -92,7 +112,7 @@ static int zp_race_scanner(void *data)
 
 	while (!READ_ONCE(r->stop)) {
 		for (i = 0; i < BITS_TO_LONGS(4096); i++)
-			r->claimed += hweight_long(xchg(&r->map[i], 0));
+			r->claimed += hweight_long(xchg(&r->map[ZP_BITS_STRIDE * i], 0));
 		cond_resched();
 	}
 	return 0;
@@ -106,7 +126,7 @@ static void zp_bits_race_with_scanner(struct kunit *test)
 	unsigned long set = 0, i;
 
 	KUNIT_ASSERT_NOT_NULL(test, r);
-	r->map = kunit_kzalloc(test, BITS_TO_LONGS(4096) * sizeof(long), GFP_KERNEL);
+	r->map = kunit_kzalloc(test, zp_bits_longs(4096) * sizeof(long), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, r->map);
 	t = kthread_run(zp_race_scanner, r, "zp_kunit_scan");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
@@ -115,7 +135,7 @@ static void zp_bits_race_with_scanner(struct kunit *test)
 		unsigned long start = (i * 97) % 3584, len = i % 3 ? 1 : 512;
 
 		/* Only bits known clear, so each set is one new page. */
-		if (bitmap_empty(r->map, 4096)) {
+		if (!zp_bits_weight(r->map, 4096)) {
 			zp_bits_set_atomic(r->map, start, len);
 			set += len;
 		}
@@ -125,7 +145,7 @@ static void zp_bits_race_with_scanner(struct kunit *test)
 	WRITE_ONCE(r->stop, true);
 	kthread_stop(t);
 	put_task_struct(t);
-	r->claimed += bitmap_weight(r->map, 4096);
+	r->claimed += zp_bits_weight(r->map, 4096);
 	KUNIT_EXPECT_EQ(test, r->claimed, set);
 }
 
@@ -152,23 +172,33 @@ static void zp_budget_debt(struct kunit *test)
 /* The counting forms change exactly the bits asked, and say how many. */
 static void zp_bits_count_exactly(struct kunit *test)
 {
-	unsigned long *map = kunit_kzalloc(test, BITS_TO_LONGS(2048) * sizeof(long),
-					   GFP_KERNEL);
+	unsigned long *pair = kunit_kzalloc(test, zp_bits_longs(2048) * sizeof(long),
+					    GFP_KERNEL);
+	unsigned long *map, *other, first, last;
 
-	KUNIT_ASSERT_NOT_NULL(test, map);
+	KUNIT_ASSERT_NOT_NULL(test, pair);
+	/* The second map of the pair, with the first full around it. */
+	map = pair + 1;
+	other = pair;
+	zp_bits_set_atomic(other, 0, 2048);
 	KUNIT_EXPECT_EQ(test, zp_bits_set_count(map, 60, 10), 10UL);
 	KUNIT_EXPECT_EQ(test, zp_bits_set_count(map, 0, 512), 502UL);
-	KUNIT_EXPECT_EQ(test, bitmap_weight(map, 2048), 512U);
+	KUNIT_EXPECT_EQ(test, zp_bits_weight(map, 2048), 512UL);
 	KUNIT_EXPECT_EQ(test, zp_bits_clear_count(map, 1, 1), 1UL);
+	KUNIT_EXPECT_EQ(test, zp_bits_clear_count(map, 1, 1), 0UL);
 	KUNIT_EXPECT_EQ(test, zp_bits_clear_count(map, 0, 3), 2UL);
 	KUNIT_EXPECT_EQ(test, zp_bits_clear_count(map, 500, 100), 12UL);
 	KUNIT_EXPECT_EQ(test, zp_bits_clear_count(map, 1024, 1024), 0UL);
-	KUNIT_EXPECT_EQ(test, bitmap_weight(map, 2048), 497U);
-	KUNIT_EXPECT_EQ(test, find_first_bit(map, 2048), 3UL);
-	KUNIT_EXPECT_EQ(test, find_last_bit(map, 2048), 499UL);
+	KUNIT_EXPECT_EQ(test, zp_bits_weight(map, 2048), 497UL);
+	zp_bits_ends(map, 2048, &first, &last);
+	KUNIT_EXPECT_EQ(test, first, 3UL);
+	KUNIT_EXPECT_EQ(test, last, 499UL);
 	KUNIT_EXPECT_EQ(test, zp_bits_set_count(map, 2047, 1), 1UL);
+	/* A partial last word counts only the bits asked. */
+	KUNIT_EXPECT_EQ(test, zp_bits_weight(map, 2047), 497UL);
 	KUNIT_EXPECT_EQ(test, zp_bits_clear_count(map, 0, 2048), 498UL);
-	KUNIT_EXPECT_TRUE(test, bitmap_empty(map, 2048));
+	KUNIT_EXPECT_EQ(test, zp_bits_weight(map, 2048), 0UL);
+	KUNIT_EXPECT_EQ(test, zp_bits_weight(other, 2048), 2048UL);
 }
 
 /* One bitmap word covers BITS_PER_LONG pages from its base. */
