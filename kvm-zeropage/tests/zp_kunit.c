@@ -128,6 +128,8 @@ static void zp_bits_race_with_scanner(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, r);
 	r->map = kunit_kzalloc(test, zp_bits_longs(4096) * sizeof(long), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, r->map);
+	/* The other map of the pair, full: the scanner must leave it so. */
+	zp_bits_set_atomic(r->map + 1, 0, 4096);
 	t = kthread_run(zp_race_scanner, r, "zp_kunit_scan");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
 	get_task_struct(t);
@@ -147,6 +149,7 @@ static void zp_bits_race_with_scanner(struct kunit *test)
 	put_task_struct(t);
 	r->claimed += zp_bits_weight(r->map, 4096);
 	KUNIT_EXPECT_EQ(test, r->claimed, set);
+	KUNIT_EXPECT_EQ(test, zp_bits_weight(r->map + 1, 4096), 4096UL);
 }
 
 /* A 2 MB page read for one recorded page is paid for before the next. */
@@ -177,9 +180,13 @@ static void zp_bits_count_exactly(struct kunit *test)
 	unsigned long *map, *other, first, last;
 
 	KUNIT_ASSERT_NOT_NULL(test, pair);
-	/* The second map of the pair, with the first full around it. */
+	/* The first map of the pair takes nothing from sets of the second. */
 	map = pair + 1;
 	other = pair;
+	KUNIT_EXPECT_EQ(test, zp_bits_set_count(map, 0, 2048), 2048UL);
+	KUNIT_EXPECT_EQ(test, zp_bits_weight(other, 2048), 0UL);
+	KUNIT_EXPECT_EQ(test, zp_bits_clear_count(map, 0, 2048), 2048UL);
+	/* And loses nothing to its clears: full around the second. */
 	zp_bits_set_atomic(other, 0, 2048);
 	KUNIT_EXPECT_EQ(test, zp_bits_set_count(map, 60, 10), 10UL);
 	KUNIT_EXPECT_EQ(test, zp_bits_set_count(map, 0, 512), 502UL);
