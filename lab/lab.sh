@@ -121,15 +121,17 @@ fetch() {
 		for f in "$DEB"/debs/*.deb; do
 			dpkg-deb -x "$f" "$DEB/root"
 		done
-		# The headers' Makefile includes the common tree by absolute path;
-		# point it at our extraction instead of /usr/src.
-		sed -i "s#/usr/src/#$DEB/root/usr/src/#" "$STOCK_KDIR/Makefile"
 		log "extracting linux-source-$series"
 		tar -xf "$DEB/root/usr/src/linux-source-$series.tar.xz" -C "$DEB/src"
 		rm -f "$DEB/root/usr/src/linux-source-$series.tar.xz" "$DEB"/debs/linux-source-*.deb
 		echo "$KVER" >"$DEB/kver"
 		touch "$DEB/.fetched"
 	fi
+	# The headers' Makefile includes the common tree by absolute path:
+	# point it at our extraction instead of /usr/src, and again on every
+	# run, since the cache may have moved (another checkout's, a link).
+	sed -i "s#^include .*/usr/src/\(linux-headers-[^/]*/Makefile\)\$#include $DEB/root/usr/src/\1#" \
+		"$STOCK_KDIR/Makefile"
 	flock -u 9
 }
 
