@@ -187,8 +187,8 @@ unsigned long zp_bits_weight(unsigned long *map, unsigned long nbits)
 	unsigned long w, last = BIT_WORD(nbits - 1), n = 0;
 
 	for (w = 0; w < last; w++)
-		n += hweight_long(READ_ONCE(map[ZP_BITS_STRIDE * w]));
-	return n + hweight_long(READ_ONCE(map[ZP_BITS_STRIDE * last]) &
+		n += hweight_long(READ_ONCE(*zp_bits_at(map, w)));
+	return n + hweight_long(READ_ONCE(*zp_bits_at(map, last)) &
 				BITMAP_LAST_WORD_MASK(nbits));
 }
 

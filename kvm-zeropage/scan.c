@@ -147,7 +147,7 @@ static bool zp_scan_word(struct zp_scan *sc, unsigned long w,
 	srcu_read_unlock(&vm->kvm->srcu, idx);
 	mmput(sc->mm);
 	if (retry) {
-		atomic_long_or(retry, (atomic_long_t *)&slot->recent[ZP_BITS_STRIDE * w]);
+		atomic_long_or(retry, (atomic_long_t *)zp_bits_at(slot->recent, w));
 		atomic64_add(hweight_long(retry), &vm->stats.retries);
 	}
 	/* A 2 MB page is read whole for one recorded page of it. */
@@ -158,7 +158,7 @@ static bool zp_scan_word(struct zp_scan *sc, unsigned long w,
 		return true;
 stale:
 	/* Kept for the re-read, should the slot come back as it was. */
-	atomic_long_or(bits, (atomic_long_t *)&slot->recent[ZP_BITS_STRIDE * w]);
+	atomic_long_or(bits, (atomic_long_t *)zp_bits_at(slot->recent, w));
 	return false;
 }
 
@@ -171,9 +171,9 @@ static void zp_scan_slot(struct zp_scan *sc)
 	     !zp_scans_stopped(sc->vm); i++) {
 		unsigned long bits;
 
-		if (!READ_ONCE(slot->recent[ZP_BITS_STRIDE * i]))
+		if (!READ_ONCE(*zp_bits_at(slot->recent, i)))
 			continue;
-		bits = xchg(&slot->recent[ZP_BITS_STRIDE * i], 0);
+		bits = xchg(zp_bits_at(slot->recent, i), 0);
 		if (!zp_scan_word(sc, i, bits))
 			break;
 		cond_resched();

@@ -42,14 +42,20 @@ void zp_budget_charge(struct zp_budget *b, u64 n);
  * interleaved word by word: the copy-on-write hook tests one and sets
  * the other for every fault, and so touches one cache line, not two
  * pages. A map is the address of the first word of its kind; its word
- * @w is at map[ZP_BITS_STRIDE * w].
+ * @w is at zp_bits_at(map, w).
  */
 #define ZP_BITS_STRIDE	2
+
+/* Word @w of @map: the one place that knows the stride. */
+static inline unsigned long *zp_bits_at(unsigned long *map, unsigned long w)
+{
+	return map + ZP_BITS_STRIDE * w;
+}
 
 /* The word of @map holding @bit. */
 static inline unsigned long *zp_bits_word(unsigned long *map, unsigned long bit)
 {
-	return map + ZP_BITS_STRIDE * BIT_WORD(bit);
+	return zp_bits_at(map, BIT_WORD(bit));
 }
 
 /* Longs to allocate for both maps of @nbits pages. */

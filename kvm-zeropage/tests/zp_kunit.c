@@ -112,7 +112,7 @@ static int zp_race_scanner(void *data)
 
 	while (!READ_ONCE(r->stop)) {
 		for (i = 0; i < BITS_TO_LONGS(4096); i++)
-			r->claimed += hweight_long(xchg(&r->map[ZP_BITS_STRIDE * i], 0));
+			r->claimed += hweight_long(xchg(zp_bits_at(r->map, i), 0));
 		cond_resched();
 	}
 	return 0;
