@@ -391,9 +391,14 @@ int zp_vms_show(struct seq_file *m, void *unused)
 		seq_printf(m, "boot_complete %d\n", test_bit(ZP_BOOT_DONE, &vm->flags));
 		seq_printf(m, "pending %ld\n", atomic_long_read(&vm->pending));
 		seq_printf(m, "unscanned %lu\n", unscanned);
-		/* A memslot re-read or a scan queued or running. */
+		/*
+		 * A memslot re-read or a scan queued or running. A running
+		 * re-read counts: it waits for a grace period before it asks
+		 * for the scan of new memslots, and a test that waits for
+		 * the module to be idle must not start in between.
+		 */
 		seq_printf(m, "busy %d\n", test_bit(ZP_SCAN_QUEUED, &vm->flags) ||
-			   work_pending(&vm->slots_work));
+			   work_busy(&vm->slots_work));
 		seq_printf(m, "cowed %lld\n", atomic64_read(&s->cowed));
 		seq_printf(m, "cowed_thp %lld\n", atomic64_read(&s->cowed_thp));
 		seq_printf(m, "scans %lld\n", atomic64_read(&s->scans));
