@@ -179,8 +179,13 @@ int main(int argc, char *argv[])
 	ok &= zp_write_file(FLUSH_MS, "soon") == -EINVAL;
 	zp_read_file(FLUSH_MS, buf, sizeof(buf));
 	ok &= !strcmp(buf, "0");
-	TEST_ASSERT(zstat("pending") == 0, "%ld pages pending before the flush test",
-		    zstat("pending"));
+	/*
+	 * A page of the guest's own recorded after the crossing's scan took
+	 * the counter stays pending, with flush_ms 0 and no timer armed: the
+	 * flush below scans it with the rest.
+	 */
+	p0 = zstat("pending");
+	TEST_ASSERT(p0 >= 0 && p0 <= 4, "%ld pages pending before the flush test", p0);
 	scans = zstat("scans");
 	scanned = zstat("pages_scanned");
 	zero = zstat("zero_found");
@@ -196,8 +201,8 @@ int main(int argc, char *argv[])
 	/* Zero pages of the guest's own (its stack) may be found too. */
 	ok &= zstat("scans") - scans == 1 && zstat("flushes") == 1 &&
 	      zstat("pending") == 0 && zstat("zero_found") - zero >= STEP_D / 2;
-	ksft_test_result(ok, "flush_ms: %ld scan of %ld pages below the threshold, %ld zero (%d written zero); bad values refused\n",
-			 zstat("scans") - scans, zstat("pages_scanned") - scanned,
+	ksft_test_result(ok, "flush_ms: %ld scan of %ld pages below the threshold (%ld left by the last scan), %ld zero (%d written zero); bad values refused\n",
+			 zstat("scans") - scans, zstat("pages_scanned") - scanned, p0,
 			 zstat("zero_found") - zero, STEP_D / 2);
 	TEST_ASSERT(!zp_write_file(FLUSH_MS, "0"), "flush_ms 0");
 
