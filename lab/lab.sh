@@ -437,7 +437,22 @@ select_tests() {
 	done
 }
 
-# Which of the two faults multi-threaded TCG (QEMU 7.2) causes in L1
+# Whether L1's first report is a soft lockup of an idle task whose CPU
+# was halted in the idle loop when the watchdog's timer came: its timer
+# interrupt, which runs the watchdog, did not come for the whole time
+# reported. The idle task never holds a CPU from the watchdog's stopper
+# thread, and a CPU looping with interrupts off could not run that timer
+# to report itself (nmi_watchdog=0).
+idle_woken_late() {
+	awk '!/^L2\|/ && !seen && /soft lockup - CPU#[0-9]+ stuck for [0-9]+s! \[swapper\/[0-9]+:0\]/ { seen = 1; next }
+		!/^L2\|/ && seen && /RIP: 0010:/ {
+			found = $0 ~ /RIP: 0010:(default_idle|default_idle_call|arch_cpu_idle|acpi_idle_do_entry|amd_e400_idle|native_safe_halt|pv_native_safe_halt)\+/
+			exit
+		}
+		END { exit !found }' "$1"
+}
+
+# Which of the faults multi-threaded TCG (QEMU 7.2) causes in L1
 # (Documentation/testing.rst) an L1 console shows, if one: prints its
 # name. L2's own reports (its vCPU starving meanwhile) may come first.
 # - gs-base: L1's first kernel report is a stack overflow on an L2 vCPU
@@ -448,6 +463,9 @@ select_tests() {
 #   the int3 entry and another waits in text_poke_bp_batch() for it to
 #   answer: the first went on running a translation of text the second
 #   had patched, and loops on the int3 the patch has since removed.
+# - idle-wake: L1's first report is a soft lockup of a CPU that sat
+#   halted in its idle loop, not woken by its own timer for the whole
+#   time reported (idle_woken_late).
 tcg_fault() {
 	local first
 	# One process: under pipefail, a grep -m1 after a pipe would end the
@@ -460,9 +478,14 @@ tcg_fault() {
 			grep -qE 'RIP: 0010:(error_entry|asm_exc_page_fault|exc_page_fault)\+' "$1" &&
 			echo gs-base ;;
 	*"detected stall"*|*"soft lockup"*)
-		grep -qE 'RIP: 0010:(asm_exc_int3|exc_int3|poke_int3_handler)\+' "$1" &&
-			grep -qE ' text_poke_bp_batch\+' "$1" &&
-			echo stale-int3 ;;
+		if grep -qE 'RIP: 0010:(asm_exc_int3|exc_int3|poke_int3_handler)\+' "$1" &&
+			grep -qE ' text_poke_bp_batch\+' "$1"; then
+			echo stale-int3
+		elif idle_woken_late "$1"; then
+			echo idle-wake
+		else
+			return 1
+		fi ;;
 	*) return 1 ;;
 	esac
 }
