@@ -481,7 +481,8 @@ tcg_fault() {
 		if grep -qE 'RIP: 0010:(asm_exc_int3|exc_int3|poke_int3_handler)\+' "$1" &&
 			grep -qE ' text_poke_bp_batch\+' "$1"; then
 			echo stale-int3
-		elif idle_woken_late "$1"; then
+		elif case $first in *"soft lockup - CPU#"*"[swapper/"*) true ;; *) false ;; esac &&
+			idle_woken_late "$1"; then
 			echo idle-wake
 		else
 			return 1
