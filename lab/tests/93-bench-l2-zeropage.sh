@@ -74,6 +74,32 @@ density_stuck() {
 	done
 }
 
+# $1 label: for a phase where guests died without being killed, prints
+# the shutdown exits (triple faults) traced since the phase started, and
+# sets emu when at least one vCPU per dead guest shut down at L1's own
+# kvm_amd code: the emulator's nested SVM put L1's state into L2's
+# (Documentation/testing.rst). L2 ends every boot with a triple fault
+# too (reboot=t), in its own kernel's text, which does not count.
+density_died() {
+	local n=$2 rips rip base at=0 tid
+	[ -d $st ] || return 0
+	grep -v '^#' $st/trace | sed "s/^/$1 shutdown exit: /" >/dev/console
+	base=$(cat /sys/module/kvm_amd/sections/.noinstr.text 2>/dev/null)
+	[ -n "$base" ] || return 0
+	# One line per vCPU thread and RIP: "tid rip".
+	rips=$(sed -n 's/^.*-\([0-9][0-9]*\) *\[[0-9]*\] .*kvm_exit: .* rip \(0x[0-9a-f]*\) .*/\1 \2/p' \
+		$st/trace | sort -u)
+	while read -r tid rip; do
+		[ -n "$rip" ] || continue
+		[ $((rip - base)) -ge 0 ] && [ $((rip - base)) -lt 4096 ] && at=$((at + 1))
+	done <<EOF2
+$rips
+EOF2
+	[ $at -ge $n ] || return 0
+	emu=1
+	echo "$1: $at shutdown exit(s) of L2 at L1's kvm_amd code (its .noinstr.text at $base) for $n guest(s) that died: QEMU's nested SVM lost L2's state" >/dev/console
+}
+
 # $1 label, $2 the QEMU to kill: marks its guest killed. $pids holds,
 # in guest order, the sh that runs each QEMU: its parent, or QEMU itself
 # where the shell exec()ed the last command.
@@ -92,10 +118,12 @@ density_killed() {
 # prints how many booted, how many were killed and the highest memory
 # the cgroup used (MiB). A guest that neither booted nor was killed
 # failed: its console goes to L1's, and the benchmark fails at the end.
-# Returns 2, printing nothing, for a first try the emulator stopped.
+# Returns 2, printing nothing, for a first try the emulator stopped or
+# killed.
 density() {
-	local i high=0 cur pid pids= killed=0 n=0 big bigkb kb p t0 f hung= emu=
+	local i high=0 cur pid pids= killed=0 n=0 big bigkb kb p t0 f hung= emu= died= sd
 	rm -f /tmp/density-$1-*.killed
+	[ -d $st ] && : >$st/trace
 	for i in $(seq $K); do
 		sh -c ". /lab/lib.sh; echo \$\$ >$cg/density/cgroup.procs
 			L2_MEM=${G}M l2_run 0-$((ncpu - 1)) 1 'init_on_free=1 l2suite=density'" \
@@ -148,9 +176,17 @@ density() {
 		elif [ ! -e /tmp/density-$1-$i.killed ] && [ -z "$hung" ]; then
 			echo "$1: guest $i neither booted nor was killed; its console:" >/dev/console
 			tail -n 60 $f | sed "s/^/$1 guest $i| /" >/dev/console
-			failed="$failed $1-$i"
+			died="$died $1-$i"
 		fi
 	done
+	if [ -n "$died" ]; then
+		density_died "$1" $(echo $died | wc -w)
+		if [ -n "$emu" ] && [ -z "$2" ]; then
+			echo "$1: killed by the emulator; the phase runs once more" >/dev/console
+			return 2
+		fi
+		failed="$failed$died"
+	fi
 	if [ -n "$hung" ]; then
 		if [ -n "$emu" ] && [ -z "$2" ]; then
 			echo "$1: stopped by the emulator; the phase runs once more" >/dev/console
@@ -158,20 +194,41 @@ density() {
 		fi
 		stuck=1
 	fi
-	echo "density $1 booted $n of $K killed $killed high_mib $high"
+	# A guest that ends its boot does so by a triple fault (reboot=t):
+	# as many shutdown exits as guests booted says the trace works.
+	sd=-
+	[ -d $st ] && sd=$(grep -c kvm_exit $st/trace)
+	echo "density $1 booted $n of $K killed $killed high_mib $high shutdown_exits $sd"
 }
 
 # $1 label: one phase, run once more if the emulator stopped it.
 density_phase() {
-	local st=0
-	density "$1" >>$r || st=$?
-	[ $st = 2 ] || return 0
+	local rc=0
+	density "$1" >>$r || rc=$?
+	[ $rc = 2 ] || return 0
 	emulator="$emulator $1"
 	density "$1" again >>$r
 }
 
 r=/tmp/density.txt
 : >$r
+# Every shutdown exit (SVM_EXIT_SHUTDOWN, a triple fault) of the guests,
+# in a trace instance of its own, so that density_stuck's tracing
+# leaves it alone. Enabled before any guest runs: it patches the
+# tracepoint into KVM's exit path, and patching code a vCPU runs is what
+# multi-threaded TCG does not survive reliably (density_stuck still
+# does, once a phase has stopped). Every phase pays the same for it: a
+# filtered event on each exit of L2.
+st=/sys/kernel/tracing/instances/zp-density
+if [ -d /sys/kernel/tracing/instances ] && mkdir -p $st 2>/dev/null &&
+	echo 'exit_reason == 127' >$st/events/kvm/kvm_exit/filter &&
+	echo 1 >$st/events/kvm/kvm_exit/enable; then
+	trap "echo 0 >$st/events/kvm/kvm_exit/enable; rmdir $st" EXIT
+else
+	echo "# no trace of the guests' shutdown exits: a guest that dies is not told apart"
+	rmdir $st 2>/dev/null
+	st=/nonexistent
+fi
 STUCK_S=240
 stuck=0
 failed=
@@ -195,7 +252,7 @@ for f in /tmp/density-*.log; do
 done
 echo "# density: $K guests of $G MiB booting at once in $M MiB (user-space OOM killer at $M MiB),"
 echo "# each zeroing all its memory while booting (init_on_free=1); target: all boot with kvm-zeropage"
-awk '{ printf "# %-14s %d of %d booted, %d killed, highest use %d MiB\n", $2, $4, $6, $8, $10 }' $r
-[ -z "$emulator" ] || echo "# run twice, the first stopped by QEMU's nested SVM (L2 at L1's kvm_amd code):$emulator"
+awk '{ printf "# %-14s %d of %d booted, %d killed, highest use %d MiB (shutdown exits traced: %s)\n", $2, $4, $6, $8, $10, $12 }' $r
+[ -z "$emulator" ] || echo "# run twice, the first stopped or killed by QEMU's nested SVM (L2 at L1's kvm_amd code):$emulator"
 [ $stuck = 0 ] || fail "a guest was still booting after $STUCK_S s (its console is above)"
 [ -z "$failed" ] || fail "guests neither booted nor killed:$failed (their consoles are above)"
