@@ -201,7 +201,7 @@ density() {
 	echo "density $1 booted $n of $K killed $killed high_mib $high shutdown_exits $sd"
 }
 
-# $1 label: one phase, run once more if the emulator stopped it.
+# $1 label: one phase, run once more if the emulator stopped or killed it.
 density_phase() {
 	local rc=0
 	density "$1" >>$r || rc=$?
