@@ -55,3 +55,64 @@ l2_run() {
 		-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1 watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60 reboot=t $append" \
 		"$@" </dev/null 2>&1
 }
+
+# Multi-threaded TCG's nested SVM (QEMU 7.2) sometimes puts L1's state
+# into L2's while L1 reclaims the pages of a running L2, with kvm-zeropage
+# as with KSM: L2 goes on at L1's own RIP, the instruction after VMRUN in
+# kvm_amd, and loops on nested page faults or shuts down (a triple fault).
+# No L2 kernel runs there: L2 loads no modules. See Documentation/
+# testing.rst, "The lab's CPUs".
+# svm_trace_start arms a trace instance of its own that keeps the kvm_exit
+# events of L2 at kvm_amd's .noinstr.text (VMRUN's section, 0x34c bytes
+# in 6.1: a 4 KiB window), and every shutdown exit, which shows the trace
+# works: L2 ends each boot with one (reboot=t). Arm it before any guest
+# runs: enabling a tracepoint patches KVM's exit path, which multi-threaded
+# TCG does not survive reliably while vCPUs run it. Returns 1, arming
+# nothing, where L1 has no such trace.
+SVM_TRACE=/sys/kernel/tracing/instances/svm-lost
+svm_trace_start() {
+	local ev=$SVM_TRACE/events/kvm/kvm_exit
+	SVM_LO=$(cat /sys/module/kvm_amd/sections/.noinstr.text 2>/dev/null)
+	case "$SVM_LO" in
+	0x????????????????) ;;
+	*) return 1 ;;
+	esac
+	SVM_HI=$(printf '0x%x' $((SVM_LO + 4096)))
+	[ -d /sys/kernel/tracing/instances ] && mkdir -p $SVM_TRACE 2>/dev/null || return 1
+	echo "exit_reason == 127 || (guest_rip >= $SVM_LO && guest_rip < $SVM_HI)" >$ev/filter &&
+		echo 1 >$ev/enable && return 0
+	rmdir $SVM_TRACE 2>/dev/null
+	return 1
+}
+
+svm_trace_stop() {
+	[ -d $SVM_TRACE ] || return 0
+	echo 0 >$SVM_TRACE/events/kvm/kvm_exit/enable
+	rmdir $SVM_TRACE
+}
+
+svm_trace_clear() {
+	[ -d $SVM_TRACE ] && : >$SVM_TRACE/trace
+}
+
+# "tid rip", once per vCPU thread and RIP, for every exit of L2 at
+# kvm_amd's code traced since the trace was last cleared.
+svm_lost() {
+	local tid rip
+	[ -d $SVM_TRACE ] || return 0
+	sed -n 's/^.*-\([0-9][0-9]*\) *\[[0-9]*\] .*kvm_exit: .* rip \(0x[0-9a-f]*\) .*/\1 \2/p' \
+		$SVM_TRACE/trace | sort -u |
+		while read -r tid rip; do
+			[ $((rip - SVM_LO)) -ge 0 ] && [ $((rip - SVM_HI)) -lt 0 ] && echo "$tid $rip"
+		done
+}
+
+# How many shutdown exits were traced since the trace was last cleared;
+# "-" without the trace.
+svm_shutdowns() {
+	if [ -d $SVM_TRACE ]; then
+		grep -c 'kvm_exit: .* reason shutdown ' $SVM_TRACE/trace
+	else
+		echo -
+	fi
+}

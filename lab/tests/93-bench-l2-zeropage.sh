@@ -74,30 +74,20 @@ density_stuck() {
 	done
 }
 
-# $1 label: for a phase where guests died without being killed, prints
-# the shutdown exits (triple faults) traced since the phase started, and
-# sets emu when at least one vCPU per dead guest shut down at L1's own
-# kvm_amd code: the emulator's nested SVM put L1's state into L2's
-# (Documentation/testing.rst). L2 ends every boot with a triple fault
-# too (reboot=t), in its own kernel's text, which does not count.
+# $1 label, $2 how many: for a phase where guests died without being
+# killed, prints the exits traced since the phase started (svm_lost in
+# lab/lib.sh), and sets emu when at least one vCPU per dead guest ran at
+# L1's own kvm_amd code: the emulator's nested SVM put L1's state into
+# L2's (Documentation/testing.rst). L2 ends every boot with a triple
+# fault too (reboot=t), in its own kernel's text, which does not count.
 density_died() {
-	local n=$2 rips rip base at=0 tid
-	[ -d $st ] || return 0
-	grep -v '^#' $st/trace | sed "s/^/$1 shutdown exit: /" >/dev/console
-	base=$(cat /sys/module/kvm_amd/sections/.noinstr.text 2>/dev/null)
-	[ -n "$base" ] || return 0
-	# One line per vCPU thread and RIP: "tid rip".
-	rips=$(sed -n 's/^.*-\([0-9][0-9]*\) *\[[0-9]*\] .*kvm_exit: .* rip \(0x[0-9a-f]*\) .*/\1 \2/p' \
-		$st/trace | sort -u)
-	while read -r tid rip; do
-		[ -n "$rip" ] || continue
-		[ $((rip - base)) -ge 0 ] && [ $((rip - base)) -lt 4096 ] && at=$((at + 1))
-	done <<EOF2
-$rips
-EOF2
+	local n=$2 at
+	[ -d $SVM_TRACE ] || return 0
+	grep -v '^#' $SVM_TRACE/trace | head -n 40 | sed "s/^/$1 traced exit: /" >/dev/console
+	at=$(svm_lost | wc -l)
 	[ $at -ge $n ] || return 0
 	emu=1
-	echo "$1: $at shutdown exit(s) of L2 at L1's kvm_amd code (its .noinstr.text at $base) for $n guest(s) that died: QEMU's nested SVM lost L2's state" >/dev/console
+	echo "$1: $at exit(s) of L2 at L1's kvm_amd code (its .noinstr.text at $SVM_LO) for $n guest(s) that died: QEMU's nested SVM lost L2's state" >/dev/console
 }
 
 # $1 label, $2 the QEMU to kill: marks its guest killed. $pids holds,
@@ -123,7 +113,7 @@ density_killed() {
 density() {
 	local i high=0 cur pid pids= killed=0 n=0 big bigkb kb p t0 f hung= emu= died= sd
 	rm -f /tmp/density-$1-*.killed
-	[ -d $st ] && : >$st/trace
+	svm_trace_clear
 	for i in $(seq $K); do
 		sh -c ". /lab/lib.sh; echo \$\$ >$cg/density/cgroup.procs
 			L2_MEM=${G}M l2_run 0-$((ncpu - 1)) 1 'init_on_free=1 l2suite=density'" \
@@ -196,8 +186,7 @@ density() {
 	fi
 	# A guest that ends its boot does so by a triple fault (reboot=t):
 	# as many shutdown exits as guests booted says the trace works.
-	sd=-
-	[ -d $st ] && sd=$(grep -c kvm_exit $st/trace)
+	sd=$(svm_shutdowns)
 	echo "density $1 booted $n of $K killed $killed high_mib $high shutdown_exits $sd"
 }
 
@@ -212,23 +201,13 @@ density_phase() {
 
 r=/tmp/density.txt
 : >$r
-# Every shutdown exit (SVM_EXIT_SHUTDOWN, a triple fault) of the guests,
-# in a trace instance of its own, so that density_stuck's tracing
-# leaves it alone. Enabled before any guest runs: it patches the
-# tracepoint into KVM's exit path, and patching code a vCPU runs is what
-# multi-threaded TCG does not survive reliably (density_stuck still
-# does, once a phase has stopped). Every phase pays the same for it: a
-# filtered event on each exit of L2.
-st=/sys/kernel/tracing/instances/zp-density
-if [ -d /sys/kernel/tracing/instances ] && mkdir -p $st 2>/dev/null &&
-	echo 'exit_reason == 127' >$st/events/kvm/kvm_exit/filter &&
-	echo 1 >$st/events/kvm/kvm_exit/enable; then
-	trap "echo 0 >$st/events/kvm/kvm_exit/enable; rmdir $st" EXIT
-else
-	echo "# no trace of the guests' shutdown exits: a guest that dies is not told apart"
-	rmdir $st 2>/dev/null
-	st=/nonexistent
+# Every shutdown exit of the guests and every exit at L1's own kvm_amd
+# code (lab/lib.sh), armed before any guest runs. Every phase pays the
+# same for it: a filtered event on each exit of L2.
+if ! svm_trace_start; then
+	echo "# no trace of the guests' exits: a guest that dies is not told apart"
 fi
+trap svm_trace_stop EXIT
 STUCK_S=240
 stuck=0
 failed=
