@@ -75,7 +75,7 @@ svm_trace_start() {
 	SVM_LO=$(cat /sys/module/kvm_amd/sections/.noinstr.text 2>/dev/null)
 	case "$SVM_LO" in
 	0x????????????????) ;;
-	*) return 1 ;;
+	*) SVM_LO=; return 1 ;;
 	esac
 	SVM_HI=$(printf '0x%x' $((SVM_LO + 4096)))
 	[ -d /sys/kernel/tracing/instances ] && mkdir -p $SVM_TRACE 2>/dev/null || return 1
@@ -95,6 +95,12 @@ svm_trace_clear() {
 	[ -d $SVM_TRACE ] && : >$SVM_TRACE/trace
 }
 
+# Whether RIP $1 is in the window svm_trace_start found (false if it
+# found none).
+svm_at_kvm_amd() {
+	[ -n "$SVM_LO" ] && [ $(($1 - SVM_LO)) -ge 0 ] && [ $(($1 - SVM_HI)) -lt 0 ]
+}
+
 # "tid rip", once per vCPU thread and RIP, for every exit of L2 at
 # kvm_amd's code traced since the trace was last cleared.
 svm_lost() {
@@ -103,7 +109,7 @@ svm_lost() {
 	sed -n 's/^.*-\([0-9][0-9]*\) *\[[0-9]*\] .*kvm_exit: .* rip \(0x[0-9a-f]*\) .*/\1 \2/p' \
 		$SVM_TRACE/trace | sort -u |
 		while read -r tid rip; do
-			[ $((rip - SVM_LO)) -ge 0 ] && [ $((rip - SVM_HI)) -lt 0 ] && echo "$tid $rip"
+			svm_at_kvm_amd $rip && echo "$tid $rip"
 		done
 }
 

@@ -30,7 +30,7 @@ mkdir -p $cg/density
 # L2 running at an address of L1's own kvm_amd code: the emulator's
 # nested SVM lost L2's state (Documentation/testing.rst).
 density_stuck() {
-	local i f p t rip rips base
+	local i f p t rip rips
 	for i in $(seq $K); do
 		f=/tmp/density-$1-$i.log
 		grep -q 'L2DENSITY booted' $f && continue
@@ -57,13 +57,11 @@ density_stuck() {
 		head -n 80 /tmp/density-trace.txt | sed "s/^/$1 trace: /" >/dev/console
 		rips=$(sed -n 's/.*kvm_exit: .* rip \(0x[0-9a-f]*\) .*/\1/p' \
 			/tmp/density-trace.txt | sort -u)
-		base=$(cat /sys/module/kvm_amd/sections/.noinstr.text 2>/dev/null)
-		emu=${rips:+${base:+1}}
-		for rip in ${base:+$rips}; do
-			# The section is 0x34c bytes in 6.1; VMRUN is in it.
-			[ $((rip - base)) -ge 0 ] && [ $((rip - base)) -lt 4096 ] || emu=
+		emu=${rips:+${SVM_LO:+1}}
+		for rip in $rips; do
+			svm_at_kvm_amd $rip || emu=
 		done
-		[ -n "$emu" ] && echo "$1: every exit traced is of L2 at L1's kvm_amd code ($rips; its .noinstr.text at $base): QEMU's nested SVM lost L2's state" >/dev/console
+		[ -n "$emu" ] && echo "$1: every exit traced is of L2 at L1's kvm_amd code ($rips; its .noinstr.text at $SVM_LO): QEMU's nested SVM lost L2's state" >/dev/console
 	fi
 	for i in 1 2; do
 		grep -H . /sys/kernel/debug/kvm/*-*/* 2>/dev/null |
